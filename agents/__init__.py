@@ -1,0 +1,1 @@
+"""Agents: the thinking parts (LLM backends, drafter, critics, conversion scorer)."""

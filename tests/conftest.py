@@ -1,0 +1,46 @@
+"""Shared fixtures.
+
+Tests never touch the network or the user's home: COPYLOOP_HOME points at a temp folder and the
+Hugging Face hub is offline. Tests that read ../shared/data skip with a clear reason when it is
+absent (a user's clone); CI has it, so there they run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("COPYLOOP_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("copyloop_home")
+    monkeypatch.setenv("COPYLOOP_HOME", str(home))
+    monkeypatch.delenv("COPYLOOP_CONFIG", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path of ../shared/data; skips the test when it is not there."""
+    if not (SHARED_DATA / "upworthy" / "packages.csv").is_file():
+        pytest.skip(f"shared data not found at {SHARED_DATA} (only CI and developers have ../shared)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def amazon_csv(shared_data: Path) -> Path:
+    return shared_data / "amazon_products" / "products.csv"
+
+
+@pytest.fixture(scope="session")
+def upworthy_csv(shared_data: Path) -> Path:
+    return shared_data / "upworthy" / "packages.csv"

@@ -1,0 +1,60 @@
+"""The import direction prompts <- tools <- agents <- graph <- copyloop (front door) holds.
+
+``copyloop.errors`` is a dependency-free leaf that every layer may raise from.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYERS = ["prompts", "tools", "agents", "graph"]  # each may import only from the ones before it
+FRONT = {"copyloop.prompts": 0, "copyloop.tools": 1, "copyloop.agents": 2, "copyloop.graph": 3}
+LEAVES = {"copyloop.errors", "copyloop"}
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def _layer_of(module: str) -> int | None:
+    for prefix, rank in FRONT.items():
+        if module == prefix or module.startswith(prefix + "."):
+            return rank
+    if module.startswith("copyloop.training"):
+        return 4
+    if module.startswith("copyloop.") and module not in LEAVES:
+        return 5  # the front door
+    return None
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_layer_imports_only_lower_layers(layer: str) -> None:
+    rank = LAYERS.index(layer)
+    bad = []
+    for path in sorted((ROOT / layer).rglob("*.py")):
+        for mod in _imports(path):
+            other = _layer_of(mod)
+            if other is not None and other > rank:
+                bad.append(f"{path.relative_to(ROOT)} imports {mod}")
+    assert not bad, "import direction broken:\n" + "\n".join(bad)
+
+
+def test_only_copyloop_namespace_is_packaged() -> None:
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    packages = cfg["packages"]
+    assert packages and all(p == "copyloop" or p.startswith("copyloop.") for p in packages)
+    for required in ("agents", "graph", "tools", "prompts"):
+        assert cfg["package-dir"][f"copyloop.{required}"] == required

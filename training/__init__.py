@@ -1,0 +1,1 @@
+"""Training: conversion scorer, multi-objective fine-tuning of the drafter, GGUF export."""
