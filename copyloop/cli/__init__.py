@@ -16,7 +16,10 @@ app = typer.Typer(
     name="copyloop",
     help=(
         "Local e-commerce marketing copy: draft with a small local LLM, critique, score with a "
-        "conversion model learned from real A/B tests, revise until it clears a threshold."
+        "conversion model learned from real A/B tests, revise until it clears a threshold.\n\n"
+        "Honesty note: the bundled conversion scorer learned from Upworthy news-headline A/B tests, "
+        "not product copy. Retrain it on your own shop's A/B logs with "
+        "`copyloop train-scorer --ab-log FILE` to learn what converts for you."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -25,6 +28,11 @@ app = typer.Typer(
 
 # Modules under copyloop/cli/ that contribute commands (each defines register(app)).
 COMMAND_MODULES: list[str] = []
+
+
+@app.callback()
+def _root() -> None:
+    """Group callback: keeps `copyloop` a command group even with one command."""
 
 
 @app.command()
