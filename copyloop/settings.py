@@ -80,6 +80,10 @@ class SlackSettings(BaseModel):
     signing_secret: SecretStr | None = None
     app_token: SecretStr | None = None
     api_url: str = "https://slack.com/api/"
+    catalog_path: Path | None = Field(
+        None, description="catalog file (CSV, JSON or JSONL) whose product ids `/copy <id>` accepts"
+    )
+    workers: int = Field(1, ge=1, le=8, description="threads doing model work after the ack (1: one model, queued)")
 
 
 class Settings(BaseSettings):
