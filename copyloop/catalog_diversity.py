@@ -22,12 +22,11 @@ from typing import Sequence
 
 import numpy as np
 from pydantic import BaseModel, Field
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from copyloop.tools.embeddings import Embedder
-from copyloop.tools.text import words
+from copyloop.tools.text import repeated_phrases, words
 
-PHRASE_N = 3  # word n-gram length of a "stock phrase"
+PHRASE_NS = (3, 4)  # word n-gram lengths of a "stock phrase" (2-grams are too often just good English)
 _BLOCK = 1024
 
 
@@ -44,7 +43,7 @@ class CopyItem:
 
 class PhraseCount(BaseModel):
     phrase: str
-    products: int = Field(..., description="how many different products' copy uses it")
+    texts: int = Field(..., description="how many texts (of different products, summed over channels) use it")
 
 
 class DiversityReport(BaseModel):
@@ -69,41 +68,37 @@ class Flag:
     max_similarity: float = 0.0
 
 
-def phrases_of(text: str, n: int = PHRASE_N) -> set[str]:
-    """Lower-cased word n-grams with at least two content words (so "and it is" never counts)."""
-    toks = [w.lower() for w in words(text)]
-    out: set[str] = set()
-    for i in range(len(toks) - n + 1):
-        gram = toks[i : i + n]
-        if sum(1 for w in gram if w not in ENGLISH_STOP_WORDS and not w.isdigit()) >= 2:
-            out.add(" ".join(gram))
-    return out
+def _joined(text: str) -> str:
+    """Lower-cased words joined by single spaces and padded, for whole-word phrase lookups."""
+    return " " + " ".join(w.lower() for w in words(text)) + " "
 
 
-def shared_phrases(items: Sequence[CopyItem], n: int = PHRASE_N) -> dict[str, list[int]]:
-    """``{phrase: [item indexes]}`` for phrases used by the copy of two or more different
-    products of one channel, not counting products whose own text contains the phrase."""
-    users: dict[tuple[str, str], list[int]] = defaultdict(list)
-    seen_products: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for idx, item in enumerate(items):
-        own = " ".join(w.lower() for w in words(item.source_text))
-        for p in phrases_of(item.text, n):
-            if p in own:
-                continue
-            key = (item.channel, p)
-            if item.product_id not in seen_products[key]:
-                seen_products[key].add(item.product_id)
-                users[key].append(idx)
-    merged: dict[str, list[int]] = defaultdict(list)
-    for (_, phrase), idxs in users.items():
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whether ``text`` uses ``phrase`` as whole words (case and punctuation ignored)."""
+    return f" {phrase} " in _joined(text)
+
+
+def phrase_users(
+    items: Sequence[CopyItem], indexes: Sequence[int], top: int = 50, min_texts: int = 2
+) -> dict[str, list[int]]:
+    """``{phrase: [item indexes]}`` for the stock phrases (``tools.text.repeated_phrases``) of the
+    given items, leaving out items whose own product text contains the phrase (its brand or name
+    repeated is not a stock phrase). Indexes keep input order."""
+    found = repeated_phrases([items[i].text for i in indexes], n_values=PHRASE_NS, top=top, min_texts=min_texts)
+    texts = {i: _joined(items[i].text) for i in indexes}
+    sources = {i: _joined(items[i].source_text) for i in indexes}
+    users: dict[str, list[int]] = {}
+    for phrase, _count in found:
+        key = f" {phrase} "
+        seen: set[str] = set()
+        idxs = []
+        for i in indexes:
+            if key in texts[i] and key not in sources[i] and items[i].product_id not in seen:
+                seen.add(items[i].product_id)
+                idxs.append(i)
         if len(idxs) >= 2:
-            merged[phrase].extend(idxs)
-    return dict(merged)
-
-
-def top_phrases(shared: dict[str, list[int]], items: Sequence[CopyItem], top: int = 10) -> list[PhraseCount]:
-    counts = Counter({p: len({items[i].product_id for i in idxs}) for p, idxs in shared.items()})
-    return [PhraseCount(phrase=p, products=c) for p, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
+            users[phrase] = idxs
+    return users
 
 
 def _near_pairs(vecs: np.ndarray, ids: Sequence[str], threshold: float) -> list[tuple[float, int, int]]:
@@ -174,68 +169,74 @@ def analyse_catalog(
         by_channel[item.channel].append(i)
 
     weighted, pairs_total, best = 0.0, 0, None
+    channel_vecs: dict[str, np.ndarray] = {}
     for channel, idxs in by_channel.items():
         vecs = embedder.encode([items[i].text for i in idxs])
+        channel_vecs[channel] = vecs
         mean, mx, npairs = _channel_stats(vecs)
         if mean is None:
             continue
         report.per_channel[channel] = round(mean, 4)
         weighted += mean * npairs
         pairs_total += npairs
-        best = mx if best is None else max(best, mx or -1.0)
+        best = mx if best is None else max(best, mx if mx is not None else -1.0)
         ids = [items[i].product_id for i in idxs]
         near = sorted(_near_pairs(vecs, ids, similarity_max), reverse=True)
         report.near_duplicates += len(near)
         for cos, a, b in near:
             ia, ib = idxs[a], idxs[b]
-            if ia in flags or ib in flags:
-                # already covered; still record the neighbour so the re-draft moves away from it
-                target, other = (ib, ia) if ib in flags else (ia, ib)
-            else:
-                target, other = ib, ia
+            # greedy cover: if one side is already being re-drafted, re-draft that one again
+            target, other = (ia, ib) if ia in flags and ib not in flags else (ib, ia)
             f = flag(target)
             f.reasons.append(f"reads like the copy of product {items[other].product_id} (cosine {cos:.2f})")
             f.max_similarity = max(f.max_similarity, cos)
             if other not in f.neighbours:
                 f.neighbours.append(other)
-        # nearest others for every flagged item of this channel (filled below for phrase flags too)
-        sims = None
-        for local, i in enumerate(idxs):
-            if i in flags and len(flags[i].neighbours) < neighbours:
-                if sims is None:
-                    sims = vecs @ vecs.T
-                order = np.argsort(-sims[local])
-                for o in order:
-                    j = idxs[int(o)]
-                    if j != i and items[j].product_id != items[i].product_id and j not in flags[i].neighbours:
-                        flags[i].neighbours.append(j)
-                    if len(flags[i].neighbours) >= neighbours:
-                        break
     if pairs_total:
         report.mean_similarity = round(weighted / pairs_total, 4)
         report.max_similarity = round(best, 4) if best is not None else None
 
-    shared = shared_phrases(items)
-    report.top_phrases = top_phrases(shared, items, top)
-    for phrase, idxs in shared.items():
-        by_ch: dict[str, list[int]] = defaultdict(list)
-        for i in idxs:
-            by_ch[items[i].channel].append(i)
-        for channel, users in by_ch.items():
-            needed = max(phrase_min_products, math.ceil(phrase_min_share * len(by_channel[channel])))
+    counts: Counter[str] = Counter()
+    for channel, idxs in by_channel.items():
+        needed = max(phrase_min_products, math.ceil(phrase_min_share * len(idxs)))
+        # a floor that grows with the catalog keeps the phrase counting cheap on 10,000 products
+        floor = max(2, min(needed, math.ceil(0.02 * len(idxs))))
+        for phrase, users in phrase_users(items, idxs, min_texts=floor).items():
+            counts[phrase] += len(users)
             if len(users) < needed:
                 continue
-            users.sort()
             for i in users[phrase_keep:]:
                 f = flag(i)
                 f.phrases.append(phrase)
                 for j in users[:phrase_keep]:
                     if j not in f.neighbours:
                         f.neighbours.append(j)
-    for f in flags.values():
-        if f.phrases:
-            f.reasons.append("uses stock phrases shared with other products: " + ", ".join(f"'{p}'" for p in sorted(f.phrases)))
-        f.neighbours = f.neighbours[:neighbours]
+    report.top_phrases = [
+        PhraseCount(phrase=p, texts=c) for p, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    ]
+
+    # top up every flagged item's neighbours with the nearest other products of its channel:
+    # these are the texts the re-draft is told (via the diversity critic) to move away from
+    for channel, idxs in by_channel.items():
+        vecs = channel_vecs[channel]
+        for local, i in enumerate(idxs):
+            f = flags.get(i)
+            if f is None:
+                continue
+            sims = vecs @ vecs[local]
+            sims[local] = -np.inf  # one item per product and channel: only itself is "same product"
+            f.max_similarity = max(f.max_similarity, float(sims.max()) if len(idxs) > 1 else 0.0)
+            for o in np.argsort(-sims)[: neighbours + len(f.neighbours) + 1]:
+                j = idxs[int(o)]
+                if len(f.neighbours) >= neighbours:
+                    break
+                if j != i and j not in f.neighbours:
+                    f.neighbours.append(j)
+            f.neighbours = f.neighbours[:neighbours]
+            if f.phrases:
+                f.reasons.append(
+                    "uses stock phrases shared with other products: " + ", ".join(f"'{p}'" for p in sorted(f.phrases))
+                )
     return CatalogAnalysis(report, flags)
 
 
@@ -254,8 +255,7 @@ __all__ = [
     "Flag",
     "PhraseCount",
     "analyse_catalog",
+    "contains_phrase",
     "max_similarity_to",
-    "phrases_of",
-    "shared_phrases",
-    "top_phrases",
+    "phrase_users",
 ]

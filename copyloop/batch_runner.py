@@ -1,0 +1,181 @@
+"""Run batch items in this process or in a pool of worker processes.
+
+Why two runners: ``workers=1`` runs in-process, so a debugger and a traceback see everything;
+``workers>1`` uses a spawn-context ``ProcessPoolExecutor`` (fork would copy a half-initialised
+llama.cpp / torch state). Results come back to the parent, which is the only writer of the job
+store.
+
+A worker that dies (segfault in native code, OOM kill) breaks the whole pool and every item that
+was in flight. The pool is rebuilt and those items are re-run one at a time ("isolation"): an
+item that kills a worker while running alone is the culprit and fails with that reason; the
+innocent ones finish normally. Items are submitted a few at a time, not all at once, so a crash
+loses little and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable, Protocol, Sequence
+
+from copyloop.batch_worker import (
+    FATAL_ERRORS,
+    ItemOutcome,
+    ItemTask,
+    RefineEngine,
+    init_worker,
+    limit_threads,
+    load_factory,
+    run_in_worker,
+    run_item,
+)
+from copyloop.errors import CopyloopError
+from copyloop.settings import Settings
+
+log = logging.getLogger(__name__)
+
+OnDone = Callable[[ItemOutcome], None]
+MAX_POOL_RESTARTS = 20
+
+
+class Runner(Protocol):
+    workers: int
+
+    def run(self, tasks: Sequence[ItemTask], on_done: OnDone) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class InProcessRunner:
+    """workers=1: one engine in this process, items one after another."""
+
+    workers = 1
+
+    def __init__(self, settings: Settings, factory: str, threads: int) -> None:
+        self._settings = settings
+        self._factory = factory
+        self._threads = threads
+        self._engine: RefineEngine | None = None
+
+    def run(self, tasks: Sequence[ItemTask], on_done: OnDone) -> None:
+        if self._engine is None and tasks:
+            limit_threads(self._threads)
+            self._engine = load_factory(self._factory)(self._settings)
+        for task in tasks:
+            assert self._engine is not None
+            on_done(run_item(self._engine, task))
+
+    def close(self) -> None:
+        self._engine = None
+
+
+class PoolRunner:
+    """workers>1: one engine per spawned process, bounded in-flight items, crash isolation."""
+
+    def __init__(self, settings: Settings, factory: str, workers: int, threads: int) -> None:
+        self.workers = workers
+        self._initargs = (settings, factory, threads)
+        self._pool: ProcessPoolExecutor | None = None
+        self._restarts = 0
+        self.max_inflight = 2 * workers  # keeps every worker busy while the parent records results
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_or_remember,
+                initargs=self._initargs,
+            )
+        return self._pool
+
+    def _drop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def run(self, tasks: Sequence[ItemTask], on_done: OnDone) -> None:
+        pending: deque[ItemTask] = deque(tasks)
+        suspects: deque[ItemTask] = deque()
+        inflight: dict[Future[ItemOutcome], ItemTask] = {}
+        isolating = False  # after a crash: one suspect at a time until all are cleared
+        while pending or suspects or inflight:
+            pool = self._ensure_pool()
+            if suspects or isolating:
+                isolating = True
+                if not inflight and suspects:
+                    task = suspects.popleft()
+                    inflight[pool.submit(_run_guarded, task)] = task
+            else:
+                while pending and len(inflight) < self.max_inflight:
+                    task = pending.popleft()
+                    inflight[pool.submit(_run_guarded, task)] = task
+            isolated = isolating and len(inflight) == 1
+            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            lost: list[ItemTask] = []
+            for fut in done:
+                task = inflight.pop(fut)
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool:
+                    lost.append(task)
+                    continue
+                if outcome.status == "fatal":
+                    self.close()
+                    raise CopyloopError(outcome.error or "batch worker failed")
+                on_done(outcome)
+            if not lost:
+                if isolating and not suspects and not inflight:
+                    isolating = False
+                continue
+            lost.extend(inflight.values())
+            inflight.clear()
+            self._drop_pool()
+            self._restarts += 1
+            if self._restarts > MAX_POOL_RESTARTS:
+                raise CopyloopError(f"batch workers crashed {self._restarts} times; giving up (see the log)")
+            if isolated and len(lost) == 1:
+                task = lost[0]
+                log.error("item %s/%s killed its worker process; marked failed", task.product_id, task.channel)
+                on_done(ItemOutcome(task, "failed", error="worker process died while refining this item"))
+            else:
+                log.warning("a batch worker died; re-running %d in-flight items one at a time", len(lost))
+                suspects.extend(lost)
+
+    def close(self) -> None:
+        self._drop_pool()
+
+
+_INIT_ERROR: str | None = None
+
+
+def _init_or_remember(settings: Settings, factory: str, threads: int) -> None:
+    """Initializer that remembers a failure instead of breaking the pool without a reason."""
+    global _INIT_ERROR
+    try:
+        init_worker(settings, factory, threads)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as a fatal outcome
+        _INIT_ERROR = f"batch worker could not start: {type(exc).__name__}: {exc}"
+
+
+def _run_guarded(task: ItemTask) -> ItemOutcome:
+    """Pool task: fatal (configuration) errors come back as plain text — custom exceptions with
+    extra constructor fields do not survive pickling to the parent."""
+    if _INIT_ERROR is not None:
+        return ItemOutcome(task, "fatal", error=_INIT_ERROR)
+    try:
+        return run_in_worker(task)
+    except FATAL_ERRORS as exc:
+        return ItemOutcome(task, "fatal", error=f"{type(exc).__name__}: {exc}")
+
+
+def make_runner(settings: Settings, factory: str, workers: int, threads: int) -> Runner:
+    if workers <= 1:
+        return InProcessRunner(settings, factory, threads)
+    return PoolRunner(settings, factory, workers, threads)
+
+
+__all__ = ["InProcessRunner", "OnDone", "PoolRunner", "Runner", "make_runner"]
