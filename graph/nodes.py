@@ -1,0 +1,279 @@
+"""Nodes of the refinement graph: plain verb-named functions returning partial state updates.
+
+retrieve -> draft -> repair -> critique (one parallel branch per candidate) -> score -> decide
+-> (draft again | finish). Dependencies come from ``runtime.context`` (``RunContext``); nodes never
+build models.
+
+Why the critics fan out per *candidate* with ``Send`` (and not per critic, nor a thread pool in
+one node): a candidate's critiques are independent of the other candidates', the reducer keyed by
+candidate index makes the merge order-independent (so results do not depend on which branch ends
+first), each branch is visible in streaming/tracing, and LangGraph runs the branches concurrently
+in its executor. The five critics of one candidate are cheap Python except the diversity
+embedding, so splitting them further would add scheduling overhead for no gain on two cores.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from copyloop.errors import LLMOutputError
+from copyloop.graph import ranking
+from copyloop.graph.context import RunContext
+from copyloop.graph.result import CandidateTrace, IterationTrace, RefineResult
+from copyloop.graph.routing import stop_reason
+from copyloop.graph.state import CritiqueTask, Judged, State
+from copyloop.tools.schemas import Critique, Draft
+
+log = logging.getLogger(__name__)
+
+SEED_STRIDE = 1000
+"""Round ``i`` drafts with ``seed + SEED_STRIDE * i`` (candidates add their index inside the drafter)."""
+
+
+def retrieve(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Look up past high-performing copy for this channel and category (few-shot + diversity)."""
+    store = runtime.context.store
+    if store is None:
+        return {"exemplars": []}
+    product = state.product
+    query = " ".join([product.title, product.category, *product.facts[:3]])
+    hits = store.search(query, channel=state.channel, category=product.category or None, k=runtime.context.exemplars_k)
+    return {"exemplars": [h.text for h in hits if h.text.strip()]}
+
+
+def draft(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Write this round's candidates; an LLM that keeps failing ends the run as ``llm_failed``."""
+    ctx = runtime.context
+    spec = ctx.channels.get(state.channel)
+    feedback = state.next_feedback if state.iteration > 0 else list(state.feedback)
+    started = time.perf_counter()
+    try:
+        drafts = ctx.drafter.draft(
+            state.product,
+            spec,
+            n=state.candidates,
+            seed=state.seed + SEED_STRIDE * state.iteration,
+            iteration=state.iteration,
+            exemplars=list(state.exemplars),
+            feedback=list(feedback),
+            previous=state.previous,
+        )
+    except LLMOutputError as exc:
+        log.warning("drafting failed in round %d: %s", state.iteration, exc)
+        return {"llm_error": str(exc), "drafts": [], "critiques": None, "judged": [], "round_started": started}
+    return {"drafts": drafts, "critiques": None, "judged": [], "round_started": started}
+
+
+def repair(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Add a repaired variant of each candidate (unsupported claims removed, limits re-applied).
+
+    A draft with one invented number can then still pass; the original stays in the pool so
+    the scorer and critics decide which is better. Exact duplicates are judged once.
+    """
+    from copyloop.tools.claims import remove_unsupported
+    from copyloop.tools.postprocess import clean
+
+    spec = runtime.context.channels.get(state.channel)
+    pool: list[Draft] = []
+    seen: set[str] = set()
+    for d in state.drafts:
+        if d.text not in seen:
+            seen.add(d.text)
+            pool.append(d)
+        fixed = clean(remove_unsupported(d.text, state.product), spec).strip()
+        if fixed and fixed not in seen:
+            seen.add(fixed)
+            pool.append(d.model_copy(update={"text": fixed, "source": "repair"}))
+    return {"drafts": pool}
+
+
+def critique(task: CritiqueTask, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Run every critic on one candidate (one parallel branch per candidate)."""
+    from copyloop.agents.critics import CriticContext, run_critics
+
+    ctx = runtime.context
+    settings = ctx.refine
+    critic_ctx = CriticContext(
+        product=task.product,
+        spec=ctx.channels.get(task.channel),
+        exemplars=task.exemplars,
+        previous=task.previous,
+        run_texts=list(ctx.run_texts),
+        embedder=ctx.embedder,
+        sentiment_band=(settings.sentiment_min, settings.sentiment_max),
+        similarity_max=settings.similarity_max,
+    )
+    return {"critiques": {task.index: run_critics(task.draft, critic_ctx, ctx.critics)}}
+
+
+def score(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Score all candidates in one batch and update the best (hard-passing) and least-bad ones."""
+    scored = runtime.context.scorer.score([d.text for d in state.drafts], channel=state.channel)
+    judged = [
+        Judged(
+            draft=d,
+            score=min(1.0, max(0.0, float(s.score))),
+            explanation=s.explanation,
+            critiques=list(state.critiques.get(i, [])),
+        )
+        for i, (d, s) in enumerate(zip(state.drafts, scored, strict=True))
+    ]
+    update: dict[str, Any] = {
+        "judged": judged,
+        "best": ranking.better_best(state.best, judged, state.threshold),
+        "least_bad": ranking.better_least_bad(state.least_bad, judged),
+    }
+    if state.first_draft_score is None:
+        first = next((j for j in judged if j.draft.source != "repair"), judged[0])
+        update["first_draft_score"] = first.score
+    return update
+
+
+def decide(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Record the round in the trace, apply the stop rules, and prepare the revise turn."""
+    round_top = ranking.top(state.judged, state.threshold)
+    assert round_top is not None, "decide runs only after candidates were judged"
+    reason = stop_reason(state)
+    update: dict[str, Any] = {"history": [*state.history, round_top.draft.text]}
+    feedback: list[str] = []
+    if reason is None:
+        # Revise the best text so far (not just this round's): a worse round must not drift.
+        target = state.best or state.least_bad or round_top
+        feedback = ranking.feedback_for(target, state.threshold, state.feedback)
+        update |= {"iteration": state.iteration + 1, "previous": target.draft.text, "next_feedback": feedback}
+    else:
+        update["stop_reason"] = reason
+    update["trace"] = [
+        IterationTrace(
+            iteration=state.iteration,
+            candidates=[_candidate_trace(j) for j in state.judged],
+            best_text=round_top.draft.text,
+            best_score=round_top.score,
+            best_hard_pass=round_top.hard_pass,
+            feedback=feedback,
+            decision=reason or "revise",
+            seconds=round(time.perf_counter() - state.round_started, 3),
+        )
+    ]
+    return update
+
+
+def finish(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Build the ``RefineResult``: the best passing draft, else the least-bad one, honestly marked."""
+    reason = state.stop_reason or stop_reason(state) or "max_iterations"
+    update: dict[str, Any] = {"stop_reason": reason}
+    trace = list(state.trace)
+    if state.llm_error is not None:
+        failed_round = IterationTrace(
+            iteration=state.iteration,
+            decision="llm_failed",
+            feedback=list(state.next_feedback) if state.iteration > 0 else list(state.feedback),
+            seconds=round(time.perf_counter() - state.round_started, 3),
+        )
+        trace.append(failed_round)
+        update["trace"] = [failed_round]
+    warnings = list(state.product.warnings)
+    chosen = state.best or state.least_bad
+    if chosen is None:
+        result = RefineResult(
+            text="",
+            score=0.0,
+            passed=False,
+            stop_reason=reason,
+            iterations=len(trace),
+            trace=trace,
+            channel=state.channel,
+            product_id=state.product.id,
+            threshold=state.threshold,
+            seed=state.seed,
+            first_draft_score=state.first_draft_score,
+            explanation=state.llm_error or "no draft was produced",
+            warnings=warnings,
+        )
+        return update | {"result": result}
+
+    critiques = chosen.open_critiques
+    recheck = _final_check(chosen.draft.text, state, runtime)
+    if recheck:
+        # The critics let through what the validators reject: trust the validators.
+        critiques = [*recheck, *critiques]
+        warnings.append("final rule check failed: " + "; ".join(c.message for c in recheck))
+        if reason in ("threshold_met", "max_iterations"):
+            reason = "no_valid_draft"
+            update["stop_reason"] = reason
+    passed = reason == "threshold_met" and chosen.hard_pass and chosen.score >= state.threshold and not recheck
+    if state.llm_error is not None:
+        warnings.append(f"stopped early: {state.llm_error}")
+    result = RefineResult(
+        text=chosen.draft.text,
+        score=chosen.score,
+        passed=passed,
+        stop_reason=reason,
+        iterations=len(trace),
+        critiques=critiques,
+        trace=trace,
+        channel=state.channel,
+        product_id=state.product.id,
+        threshold=state.threshold,
+        seed=state.seed,
+        first_draft_score=state.first_draft_score,
+        explanation=_explain(chosen, reason, passed, state.threshold, len(trace)),
+        warnings=warnings,
+    )
+    return update | {"result": result}
+
+
+# helpers ---------------------------------------------------------------------------------------
+
+
+def _candidate_trace(j: Judged) -> CandidateTrace:
+    return CandidateTrace(
+        text=j.draft.text,
+        score=j.score,
+        hard_pass=j.hard_pass,
+        angle=j.draft.angle if j.draft.source != "repair" else f"{j.draft.angle} (repaired)".strip(),
+        failed=[c.critic for c in j.critiques if not c.passed],
+    )
+
+
+def _final_check(text: str, state: State, runtime: Runtime[RunContext]) -> list[Critique]:
+    """Re-validate the returned text with the rule code itself (belt and braces over the critics)."""
+    from copyloop.tools.claims import unsupported_claims
+    from copyloop.tools.validators import check_rules
+
+    spec = runtime.context.channels.get(state.channel)
+    found = [
+        Critique(critic="final_check", score=0.0, passed=False, hard=True, message=v.message, details={"rule": v.rule})
+        for v in check_rules(text, spec)
+    ]
+    claims = unsupported_claims(text, state.product)
+    if claims:
+        found.append(
+            Critique(
+                critic="final_check",
+                score=0.0,
+                passed=False,
+                hard=True,
+                message="unsupported claims: " + ", ".join(c.text for c in claims),
+                details={"claims": [c.text for c in claims]},
+            )
+        )
+    return found
+
+
+def _explain(j: Judged, reason: str, passed: bool, threshold: float, rounds: int) -> str:
+    rounds_txt = f"{rounds} round{'s' if rounds != 1 else ''}"
+    if passed:
+        head = f"Score {j.score:.2f} >= {threshold:.2f} and every hard rule passes after {rounds_txt}."
+    elif reason == "no_valid_draft":
+        failed = ", ".join(sorted({c.critic for c in j.hard_failures})) or "final check"
+        head = f"No draft passed every hard rule in {rounds_txt}; best effort shown (fails: {failed})."
+    elif reason == "llm_failed":
+        head = f"The model stopped producing usable text after {rounds_txt}; best draft so far shown."
+    else:
+        head = f"Passes every hard rule but score {j.score:.2f} stays below {threshold:.2f} after {rounds_txt}."
+    return f"{head} Scorer: {j.explanation}" if j.explanation else head
