@@ -243,12 +243,15 @@ def _candidate_trace(j: Judged) -> CandidateTrace:
 def _final_check(text: str, state: State, runtime: Runtime[RunContext]) -> list[Critique]:
     """Re-validate the returned text with the rule code itself (belt and braces over the critics)."""
     from copyloop.tools.claims import unsupported_claims
-    from copyloop.tools.validators import check_rules
+    from copyloop.tools.validators import check_rules, shouted_words
 
     spec = runtime.context.channels.get(state.channel)
+    # The product's own capitalised words ("LEGO", "BPA") are not shouting, as in the critic.
+    allowed_caps = shouted_words(state.product.fact_text())
     found = [
         Critique(critic="final_check", score=0.0, passed=False, hard=True, message=v.message, details={"rule": v.rule})
-        for v in check_rules(text, spec)
+        for v in check_rules(text, spec, allowed_caps=allowed_caps)
+        if v.hard
     ]
     claims = unsupported_claims(text, state.product)
     if claims:
