@@ -65,3 +65,11 @@ class RuleRefusal(CopyloopError):
         super().__init__("Refused: " + "; ".join(reasons))
         self.request = request
         self.reasons = reasons
+
+
+class DependencyError(CopyloopError, ImportError):
+    """An optional dependency needed by the configured feature is not installed."""
+
+    def __init__(self, package: str, message: str) -> None:
+        super().__init__(message)
+        self.package = package
