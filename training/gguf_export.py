@@ -140,6 +140,21 @@ def write_lora_gguf(
     for key, value in (metadata or {}).items():
         writer.add_string(f"copyloop.{key}", str(value))
 
+    try:
+        names = _add_tensors(writer, pairs, n_layers=n_layers, n_head=n_head, n_head_kv=n_head_kv, arch=arch, np_dtype=np_dtype)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)  # never leave a half-written adapter behind
+        raise
+    writer.close()
+    tmp.replace(path)
+    return ExportSummary(path, len(names), float(alpha), max(p.rank for p in pairs), path.stat().st_size, tuple(names))
+
+
+def _add_tensors(writer: Any, pairs: list[LoraPair], *, n_layers: int, n_head: int, n_head_kv: int, arch: str, np_dtype: Any) -> list[str]:
     names: list[str] = []
     for pair in sorted(pairs, key=lambda p: _layer_sort_key(p.module)):
         if pair.a.shape[0] != pair.b.shape[1]:
@@ -152,13 +167,7 @@ def write_lora_gguf(
         writer.add_tensor(f"{base}.weight.lora_a", np.ascontiguousarray(pair.a, dtype=np_dtype))
         writer.add_tensor(f"{base}.weight.lora_b", np.ascontiguousarray(b, dtype=np_dtype))
         names += [f"{base}.weight.lora_a", f"{base}.weight.lora_b"]
-
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    tmp.replace(path)
-    return ExportSummary(path, len(names), float(alpha), max(p.rank for p in pairs), path.stat().st_size, tuple(names))
+    return names
 
 
 def export_peft_model(model: Any, path: Path, *, dtype: str = "f16", metadata: dict[str, str] | None = None) -> ExportSummary:
