@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -463,10 +464,35 @@ class CopyStore:
 
     # ------------------------------------------------------------------------------- seeding
     def ensure_seeded(self) -> int:
-        """Load the bundled exemplars when the collection is empty; returns how many were added."""
+        """Load the bundled exemplars when the collection is empty; returns how many were added.
+
+        Batch workers open the same store at once: an exclusive file lock beside an embedded
+        store makes exactly one of them seed while the others wait and then find it full.
+        """
         if self.count() > 0:
             return 0
-        return self.add(load_bundled_exemplars())
+        with _seed_lock(self.path):
+            if self.count() > 0:
+                return 0
+            return self.add(load_bundled_exemplars())
+
+
+@contextmanager
+def _seed_lock(path: Path | None) -> Iterator[None]:
+    if path is None:  # a server serialises writes itself
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(Path(path) / ".copyloop-seed.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def load_bundled_exemplars() -> list[PastCopy]:
