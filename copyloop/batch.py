@@ -50,6 +50,7 @@ from copyloop.batch_progress import BatchProgress
 from copyloop.batch_runner import Runner, make_runner
 from copyloop.batch_worker import DEFAULT_ENGINE_FACTORY, ItemOutcome, ItemTask
 from copyloop.catalog_diversity import CopyItem, DiversityReport, analyse_catalog
+from copyloop.engine_factory import ENGINE_FACTORY_ENV
 from copyloop.errors import InputError
 from copyloop.jobstore import JobStore, StoredResult
 from copyloop.settings import Settings
@@ -119,6 +120,48 @@ def _hash(*parts: str) -> str:
         h.update(p.encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
     return h.hexdigest()
+
+
+_LIST_FIELDS = ("facts", "spec_facts", "description", "drop_facts")
+
+
+def column_map(source: Path, columns: Any) -> Any:
+    """A ``ColumnMap`` from ``{field: column}`` (what ``--column key=name`` gives).
+
+    Fields not named keep the generic defaults (id, title, category, price, brand, facts,
+    description; missing ones are ignored), or the Amazon sample's mapping with
+    ``preset=amazon``. List fields take comma-separated column names. A column the user named
+    that the file does not have is an InputError (a typo must not silently drop a field).
+    """
+    from copyloop.tools.catalog import AMAZON_COLUMNS, DEFAULT_COLUMNS, ColumnMap, read_catalog
+
+    if columns is None or isinstance(columns, ColumnMap):
+        return columns
+    overrides = dict(columns)
+    preset = str(overrides.pop("preset", "default")).strip().lower()
+    if preset not in ("default", "amazon"):
+        raise InputError(f"unknown column preset {preset!r} (use 'default' or 'amazon')", field="column")
+    base = AMAZON_COLUMNS if preset == "amazon" else DEFAULT_COLUMNS
+    known = set(ColumnMap.model_fields) - {"strict"}
+    named: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key not in known:
+            raise InputError(f"unknown column key {key!r}; known keys: {', '.join(sorted(known))}, preset", field="column")
+        if key in _LIST_FIELDS:
+            named[key] = tuple(v.strip() for v in str(value).split(",") if v.strip())
+        elif key in ("list_separator", "spec_separator"):
+            named[key] = str(value)
+        else:
+            named[key] = None if str(value).strip().lower() in ("", "none") else str(value).strip()
+    mapping = base.model_copy(update={**named, "strict": False})
+    # every column the user named must exist: check them alone, strictly
+    only_named = ColumnMap(
+        id=named.get("id"), title=named.get("title") or mapping.title, category=named.get("category"),
+        price=named.get("price"), brand=named.get("brand"), facts=named.get("facts", ()),
+        spec_facts=named.get("spec_facts", ()), description=named.get("description", ()), strict=True,
+    )
+    read_catalog(source, columns=only_named, limit=1).close()  # type: ignore[attr-defined]
+    return mapping
 
 
 def plan_catalog(source: Path, columns: Any = None, limit: int | None = None) -> Plan:
@@ -434,10 +477,11 @@ def rewrite_catalog(
     workers = available_cores() if workers is None else workers
     if workers < 1:
         raise InputError("--workers must be at least 1", field="workers")
-    factory = engine_factory or DEFAULT_ENGINE_FACTORY
+    factory = engine_factory or os.environ.get(ENGINE_FACTORY_ENV, "").strip() or DEFAULT_ENGINE_FACTORY
     threads = settings.llm.n_threads or worker_threads(workers)
     run_settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"n_threads": threads})})
 
+    columns = column_map(source, columns)
     plan = plan_catalog(source, columns, limit)
     job_id, fingerprint = job_fingerprint(source, channel_list, settings, columns, seed, factory)
     errors_path, store_path = sidecar(out, "errors.jsonl"), sidecar(out, "jobs.sqlite")
@@ -541,6 +585,7 @@ def read_summary_rows(rows: Iterable[OutputRow]) -> dict[str, float]:
 __all__ = [
     "BatchSummary",
     "Plan",
+    "column_map",
     "item_seed",
     "job_fingerprint",
     "plan_catalog",

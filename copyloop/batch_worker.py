@@ -14,7 +14,6 @@ The per-process engine slot (``_ENGINE``) is the one module-level state here: it
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sqlite3
@@ -91,25 +90,18 @@ class ItemOutcome:
 
 
 def default_engine(settings: Settings) -> RefineEngine:
-    """The real engine (SmolLM2 via llama.cpp, the trained scorer, ChromaDB retrieval)."""
+    """The real engine (SmolLM2 via llama.cpp, the trained scorer, ChromaDB retrieval), loaded
+    now: the pool initializer is where the model should load, once per process."""
     from copyloop.engine import Engine
 
-    return Engine(settings)
+    return Engine(settings).load()
 
 
-def load_factory(path: str) -> Callable[[Settings], RefineEngine]:
-    """Resolve "package.module:function"; an InputError names what is wrong."""
-    module_name, _, attr = path.partition(":")
-    if not module_name or not attr:
-        raise CopyloopError(f"engine factory must look like 'module:function', got {path!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise CopyloopError(f"cannot import engine factory module {module_name!r}: {exc}") from exc
-    fn = getattr(module, attr, None)
-    if not callable(fn):
-        raise CopyloopError(f"engine factory {path!r} is not a callable")
-    return fn
+def load_factory(spec: str) -> Callable[[Settings], RefineEngine]:
+    """Resolve "package.module:function" (the same convention as COPYLOOP_ENGINE_FACTORY)."""
+    from copyloop.engine_factory import load_engine_factory
+
+    return load_engine_factory(spec)
 
 
 def limit_threads(threads: int) -> None:

@@ -1,0 +1,121 @@
+"""Engines for batch tests, importable by dotted path from spawned worker processes.
+
+``scripted_engine`` is a test double of the small part of ``Engine`` a batch uses (``refine``):
+it returns well-formed RefineResults at once, so the batch's own plumbing (job store, resume,
+pool, crash isolation, output files) is tested without any model. What it does per product is
+driven by the product title:
+
+- ``FAIL`` in the title: raises InputError (a permanent per-item failure);
+- ``FLAKY``: raises OSError on the first attempt in each process (a transient failure);
+- ``CRASH``: kills its worker process with os._exit (a segfault stand-in);
+- ``TEMPLATE``: returns the same boiler-plate copy as every other TEMPLATE product, unless the
+  call carries feedback (the diversity re-draft), when it writes product-specific copy that passes.
+
+Environment knobs (read in the worker): ``BATCH_TEST_SLEEP`` seconds per item;
+``BATCH_TEST_LOG`` a folder where each engine construction and each refine call drops a line
+(pid and item), so tests can count model loads per process and calls per item.
+
+``fake_llm_engine`` is the real ``copyloop.engine.Engine`` with a scripted ``FakeLLM`` (and no
+retrieval store): the whole refinement graph runs, only the language model is fake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from copyloop.errors import InputError
+from copyloop.graph.result import RefineResult
+from copyloop.settings import Settings
+from copyloop.tools.schemas import Critique, ProductBrief
+
+_FLAKY_SEEN: set[str] = set()
+
+WORDS = [
+    "sunny", "quiet", "nimble", "sturdy", "playful", "tidy", "clever", "gentle", "bold", "handy", "cosy",
+    "breezy", "crisp", "lively", "steady", "smooth", "roomy", "trusty", "snug", "zesty",
+]
+
+
+def _log(kind: str, text: str) -> None:
+    folder = os.environ.get("BATCH_TEST_LOG")
+    if folder:
+        with open(Path(folder) / f"{kind}.log", "a", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()} {text}\n")
+            fh.flush()
+
+
+def _words(key: str, n: int) -> list[str]:
+    h = hashlib.sha256(key.encode()).digest()
+    return [WORDS[b % len(WORDS)] for b in h[:n]]
+
+
+class ScriptedEngine:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        _log("engines", "built")
+
+    def refine(
+        self,
+        product: ProductBrief,
+        channel: str = "product_description",
+        threshold: float | None = None,
+        max_iterations: int | None = None,
+        candidates: int | None = None,
+        seed: int = 0,
+        *,
+        feedback: Sequence[str] | None = None,
+        previous: str | None = None,
+        run_texts: Sequence[str] | None = None,
+    ) -> RefineResult:
+        _log("calls", f"{product.id} {channel} {'redraft' if feedback else 'draft'}")
+        time.sleep(float(os.environ.get("BATCH_TEST_SLEEP", "0")))
+        title = product.title
+        if "FAIL" in title:
+            raise InputError(f"cannot write copy for {title!r}")
+        if "FLAKY" in title and f"{product.id}/{channel}" not in _FLAKY_SEEN:
+            _FLAKY_SEEN.add(f"{product.id}/{channel}")
+            raise OSError("temporary glitch")
+        if "CRASH" in title:
+            os._exit(13)
+        if "TEMPLATE" in title and not feedback:
+            text = "Make every moment magical with this wonderful pick for the whole family. Shop now."
+        else:
+            w = _words(f"{product.id}|{channel}|{seed}|{bool(feedback)}", 6)
+            text = f"{title}: a {w[0]}, {w[1]} choice for {w[2]} days; {w[3]} and {w[4]} by design. Try it."
+        score = (int(hashlib.sha256(text.encode()).hexdigest()[:4], 16) % 1000) / 1000
+        threshold = self.settings.refine.threshold if threshold is None else threshold
+        if feedback:  # a re-draft that took the feedback: make it pass so the batch may accept it
+            score = max(score, threshold)
+        return RefineResult(
+            text=text, score=score, passed=score >= threshold,
+            stop_reason="threshold_met" if score >= threshold else "max_iterations", iterations=1 if feedback else 2,
+            critiques=[Critique(critic="sentiment", score=0.4, passed=False, message="flat")],
+            channel=channel, product_id=product.id, threshold=threshold, seed=seed, first_draft_score=score / 2,
+        )
+
+
+def scripted_engine(settings: Settings) -> ScriptedEngine:
+    return ScriptedEngine(settings)
+
+
+def _fake_reply(call: Any, index: int) -> str:
+    """Channel-appropriate, claim-free copy that differs by prompt and seed."""
+    prompt = "\n".join(m["content"] for m in call.messages)
+    w = _words(f"{prompt}|{call.seed}|{index}", 24)
+    time.sleep(float(os.environ.get("BATCH_TEST_SLEEP", "0")))
+    if "amazon_bullet" in prompt or "bullet" in prompt.lower():
+        return "\n".join(f"{w[i].capitalize()} and {w[i + 1]} design for {w[i + 2]} everyday use" for i in range(0, 15, 3))
+    body = " ".join(f"A {w[i]} and {w[i + 1]} pick that feels {w[i + 2]} every day." for i in range(0, 18, 3))
+    return body + " Shop now and enjoy it."
+
+
+def fake_llm_engine(settings: Settings) -> Any:
+    from copyloop.agents.llm import FakeLLM
+    from copyloop.engine import Engine
+
+    _log("engines", "built")
+    return Engine(settings, llm=FakeLLM(default=_fake_reply), store=None)
