@@ -167,10 +167,20 @@ def _compile(table: dict[str, list[str]]) -> list[tuple[str, re.Pattern[str]]]:
     return out
 
 
+def _combined(table: dict[str, list[str]]) -> re.Pattern[str]:
+    """One alternation over every surface form: a single scan per table (critics run often)."""
+    surfaces = sorted({x for v in table.values() for x in v}, key=len, reverse=True)
+    alts = "|".join(s.replace(" ?", r"[\s-]?").replace(" ", r"[\s-]?") for s in surfaces)
+    return re.compile(rf"(?<![\w-])(?:{alts})(?![\w-])", re.IGNORECASE)
+
+
 _MATERIAL_PATS = _compile(MATERIALS)
 _CERT_PATS = _compile(CERTIFICATIONS)
 _PROP_PATS = _compile(PROPERTIES)
 _GUARANTEE_PATS = _compile(GUARANTEE_WORDS)
+_MATERIAL_ANY = _combined(MATERIALS)
+_CERT_ANY = _combined(CERTIFICATIONS)
+_PROP_ANY = _combined(PROPERTIES)
 _CASE_SENSITIVE_CERTS = {"ce", "ul", "etl", "fcc", "fda", "eva", "abs", "pvc", "mdf"}  # short acronyms: only in capitals
 _GUARANTEE_RE = re.compile(
     r"(?<![\w-])(?:(?:lifetime|limited|full|manufacturer'?s?|extended|\d+[- ](?:year|yr|month|day)s?|"
@@ -229,7 +239,8 @@ def fact_index(trusted_text: str) -> FactIndex:
     norm = _norm(trusted_text)
     qs = tuple(parse_quantities(trusted_text))
     words = frozenset(re.findall(r"[\w']+", norm))
-    codes = frozenset({q.literal for q in qs if q.literal} | {w.replace("-", "") for w in re.findall(r"[\w-]+", trusted_text.lower())})
+    tokens = {w.strip(".-") for w in re.findall(r"[\w.\-]+", trusted_text.lower())}
+    codes = frozenset({q.literal.replace("-", "") for q in qs if q.literal} | {w.replace("-", "") for w in tokens})
     return FactIndex(trusted_text, norm, qs, words, codes)
 
 
@@ -266,17 +277,11 @@ def extract_claims(text: str) -> list[Claim]:
         add("ranking", m.start(), m.end())
     for m in _GUARANTEE_RE.finditer(text):
         add("guarantee", m.start(), m.end())
-    for kind, pats in (("certification", _CERT_PATS), ("property", _PROP_PATS)):
-        for canon, rx in pats:
-            for m in rx.finditer(text):
-                if canon in _CASE_SENSITIVE_CERTS and not m.group()[:2].isupper():
-                    continue
-                add(kind, m.start(), m.end())  # type: ignore[arg-type]
-    for canon, rx in _MATERIAL_PATS:
-        for m in rx.finditer(text):
-            if canon in _CASE_SENSITIVE_CERTS and not m.group()[:2].isupper():
-                continue
-            add("material", m.start(), m.end())
+    for kind, any_rx in (("certification", _CERT_ANY), ("property", _PROP_ANY), ("material", _MATERIAL_ANY)):
+        for m in any_rx.finditer(text):
+            if _is_acronym_surface(m.group()) and not m.group()[:2].isupper():
+                continue  # "ce" or "ul" in lower case is a word fragment, not a certification
+            add(kind, m.start(), m.end())  # type: ignore[arg-type]
     for m in _OFFER_RE.finditer(text):
         add("offer", m.start(), m.end())
     for m in _COMPAT_RE.finditer(text):
@@ -295,6 +300,10 @@ def extract_claims(text: str) -> list[Claim]:
         add("number", q.start, q.end)
     claims.sort(key=lambda c: c.start)
     return claims
+
+
+def _is_acronym_surface(found: str) -> bool:
+    return _norm(found).split(" ")[0] in _CASE_SENSITIVE_CERTS
 
 
 def _is_list_marker(text: str, q: Quantity) -> bool:

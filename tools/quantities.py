@@ -181,7 +181,9 @@ def _to_float(num: str, den: str | None) -> float:
 
 def parse_quantities(text: str) -> list[Quantity]:
     """Every number in ``text`` with its unit (see the module docstring)."""
-    text = text or ""
+    original = text or ""
+    # "7.5x16x18": make the x a separator (same length, so offsets still index the original)
+    text = re.sub(r"(?<=\d)[xX](?=\s?\d)", "×", original)
     found: list[Quantity] = []
     taken: list[tuple[int, int]] = []
 
@@ -220,8 +222,8 @@ def parse_quantities(text: str) -> list[Quantity]:
                 # letters glued to the digits: a unit ("10lb", "5mm") or a code ("4K", "3D")
                 tok = attached.group()
                 cu = canonical_unit(tok)
-                full = re.match(r"[A-Za-z0-9-]*", text[m.start() :]).group()  # type: ignore[union-attr]
-                if cu and len(tok) > 1 or (cu and tok.islower()):
+                full = re.match(r"[A-Za-z0-9.\-]*", text[m.start() :]).group().rstrip(".-")  # type: ignore[union-attr]
+                if cu and (len(tok) > 1 or tok.islower() or tok in ("V", "W")):
                     unit, end = cu, end + len(tok)
                 else:
                     literal, end = full.lower(), m.start() + len(full)
@@ -287,6 +289,7 @@ def parse_quantities(text: str) -> list[Quantity]:
         taken.append((m.start(), m.end()))
 
     found.sort(key=lambda q: q.start)
+    found = [replace(q, text=original[q.start : q.end]) for q in found]
     return _propagate_units(text, found)
 
 
