@@ -42,6 +42,7 @@ from copyloop.batch_output import (
     OutputRow,
     check_output_path,
     exclusive_lock,
+    remove_stale_temps,
     sidecar,
     write_errors,
     write_output,
@@ -495,6 +496,8 @@ def rewrite_catalog(
 
     with exclusive_lock(sidecar(out, "lock")), JobStore(store_path) as store:
         store.register_job(job_id, str(source.resolve()), channel_list, fingerprint)
+        for path in (out, errors_path):
+            remove_stale_temps(path)  # left by a run that was killed while writing
         batch = _Batch(plan, channel_list, job_id, store, out, errors_path, seed, quiet, snapshot_seconds)
         runner: Runner | None = None
 

@@ -107,6 +107,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def remove_stale_temps(path: Path) -> int:
+    """Delete temp files a killed writer left beside ``path`` (call only while holding the lock)."""
+    n = 0
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        tmp.unlink(missing_ok=True)
+        n += 1
+    return n
+
+
 def _csv_value(v: Any) -> Any:
     if v is None:
         return ""
@@ -202,6 +211,7 @@ __all__ = [
     "exclusive_lock",
     "read_errors",
     "read_output",
+    "remove_stale_temps",
     "sidecar",
     "write_errors",
     "write_output",

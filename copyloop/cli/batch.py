@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
         threshold: Optional[float] = typer.Option(None, "--threshold", min=0.0, max=1.0, help="conversion score needed (default: settings)"),
         max_iterations: Optional[int] = typer.Option(None, "--max-iterations", min=1, help="refinement rounds at most (default: settings)"),
         candidates: Optional[int] = typer.Option(None, "--candidates", min=1, help="drafts per round (default: settings)"),
+        snapshot_seconds: float = typer.Option(30.0, "--snapshot-seconds", min=0.0, help="how often the output file is refreshed during the run"),
         engine_factory: Optional[str] = typer.Option(None, "--engine-factory", help="module:function building the engine in each worker (advanced)"),
         as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
     ) -> None:
@@ -66,7 +67,7 @@ def register(app: typer.Typer) -> None:
             summary = rewrite_catalog(
                 input, channels.split(","), out, workers=workers, limit=limit, dry_run=dry_run,
                 settings=settings, columns=_parse_columns(column), quiet=quiet, seed=seed,
-                diversity=diversity, engine_factory=engine_factory,
+                diversity=diversity, engine_factory=engine_factory, snapshot_seconds=snapshot_seconds,
             )
             if as_json:
                 typer.echo(summary.model_dump_json(indent=2))
