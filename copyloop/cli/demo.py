@@ -63,7 +63,9 @@ def register(app: typer.Typer) -> None:
             started = time.perf_counter()
             with console.status("Loading the local model, scorer, embedder and exemplar store…"):
                 engine.load()
-            console.print(f"[dim]models ready in {time.perf_counter() - started:.1f} s ({engine.llm!r})[/]")
+            model = getattr(engine.llm, "model_path", None)
+            model_name = getattr(model, "name", None) or type(engine.llm).__name__
+            console.print(f"[dim]models ready in {time.perf_counter() - started:.1f} s (drafting with {model_name})[/]")
 
             rows = []
             run_started = time.perf_counter()
