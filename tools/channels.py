@@ -305,7 +305,7 @@ class ChannelRegistry:
                 elif base in pending:
                     parent = resolve(base)
                 else:
-                    parent = BUILTIN_CHANNELS.get(base)
+                    parent = self._specs.get(base)  # built-in, or a user channel resolved already
                 if parent is None:
                     raise InputError(
                         f"Channel {name!r} has unknown base {base!r}. Known channels: "

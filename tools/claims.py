@@ -130,7 +130,7 @@ _RANKING_RE = re.compile(
 )
 _OFFER_RE = re.compile(
     r"(?<![\w-])(?:free\s+(?!of\b|from\b|to\b|time\b|play\b|spirit\b|will\b|range\b|standing\b|flowing\b|style\b|form\b"
-    r"|hand\b|hands\b|motion\b|yourself\b|up\b|and\b|or\b|in\b|on\b|with\b|for\b|as\b|the\b|your\b|kick)[A-Za-z][\w-]*(?:\s+[A-Z][\w-]*)?"
+    r"|hand\b|hands\b|motion\b|yourself\b|up\b|and\b|or\b|in\b|on\b|with\b|for\b|as\b|the\b|your\b|kick)[A-Za-z][\w-]*(?:\s+(?-i:[A-Z][\w-]*))?"
     r"|\d+\s?%\s?off|percent off|buy one,? get one(?: free)?|bogo|on sale|sale price|discount(?:ed)?|coupons?|promo code"
     r"|limited[- ]time (?:offer|deal|only)|special offer|bonus [a-z]+|free gift|gift included|price drop|lowest price)(?![\w-])",
     re.IGNORECASE,
@@ -138,7 +138,7 @@ _OFFER_RE = re.compile(
 _COMPAT_RE = re.compile(
     r"(?<![\w-])(?P<trigger>(?i:compatible with|works with|for use with|designed (?:to fit|for use with)|pairs with|fits(?: in| into| on| over)?|made for|replacement for))"
     r"\s+(?:(?i:the|all|most|any|your|many|standard|every)\s+)*"
-    r"(?P<target>(?:[A-Z0-9][\w+.\-]*|i[A-Z][\w-]*)(?:(?:\s+(?:&|and|or|/)\s+|\s+|/)(?:[A-Z0-9][\w+.\-]*|i[A-Z][\w-]*)){0,4}"
+    r"(?P<target>(?:[A-Z0-9](?:[\w+\-]|\.(?=\w))*|i[A-Z][\w-]*)(?:(?:\s+(?:&|and|or|/)\s+|\s+|/)(?:[A-Z0-9](?:[\w+\-]|\.(?=\w))*|i[A-Z][\w-]*)){0,4}"
     r"|[a-z][\w-]+(?:\s+[a-z][\w-]+){0,2})"
 )
 _COMPAT_LOWER_OK = {"compatible with", "works with", "for use with", "designed for use with", "replacement for"}
@@ -183,7 +183,7 @@ _CERT_ANY = _combined(CERTIFICATIONS)
 _PROP_ANY = _combined(PROPERTIES)
 _CASE_SENSITIVE_CERTS = {"ce", "ul", "etl", "fcc", "fda", "eva", "abs", "pvc", "mdf"}  # short acronyms: only in capitals
 _GUARANTEE_RE = re.compile(
-    r"(?<![\w-])(?:(?:lifetime|limited|full|manufacturer'?s?|extended|\d+[- ](?:year|yr|month|day)s?|"
+    r"(?<![\w-])(?:(?:lifetime|limited|full|manufacturer'?s?|extended|money[- ]back|satisfaction|risk[- ]free|\d+[- ](?:year|yr|month|day)s?|"
     r"(?:one|two|three|four|five|ten|thirty|sixty|ninety)[- ](?:year|month|day)s?)[- ]+)*"
     r"(?:warrant(?:y|ies|ed)|guarantee[ds]?|guaranty)(?![\w-])"
     r"|(?<![\w-])(?:money[- ]back|refunds?|refundable|risk[- ]free|no questions asked|free returns?|free replacement|lifetime)(?![\w-])",

@@ -18,8 +18,16 @@ from copyloop.tools.channels import ChannelSpec
 from copyloop.tools.schemas import Critique, Draft, ProductBrief
 
 if TYPE_CHECKING:
-    from copyloop.settings import RefineSettings
     from copyloop.tools.embeddings import Embedder
+
+
+class RefineLimits(Protocol):
+    """The fields of ``copyloop.settings.RefineSettings`` the critics use (duck-typed so this
+    layer does not import the settings module)."""
+
+    sentiment_min: float
+    sentiment_max: float
+    similarity_max: float
 
 
 @dataclass
@@ -44,7 +52,7 @@ class CriticContext:
     """Cosine similarity above which copy counts as a near-duplicate."""
 
     @classmethod
-    def from_settings(cls, product: ProductBrief, spec: ChannelSpec, refine: "RefineSettings", **kwargs: Any) -> "CriticContext":
+    def from_settings(cls, product: ProductBrief, spec: ChannelSpec, refine: RefineLimits, **kwargs: Any) -> "CriticContext":
         """Context with the band and similarity limit taken from ``Settings.refine``."""
         return cls(
             product=product,

@@ -63,7 +63,7 @@ class DiversityCritic:
         if not text:
             return verdict(self.name, 0.0, False, message="Write the copy: the text is empty")
         groups = {
-            "exemplar": [t for t in ctx.exemplars if t.strip() and t.strip() != text],
+            "exemplar": [t for t in ctx.exemplars if t.strip()],
             "previous": [t for t in ctx.previous if t.strip()],
             "run": [t for t in ctx.run_texts if t.strip()],
         }

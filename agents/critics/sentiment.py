@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any
+from typing import Any, Iterable
 
 from copyloop.agents.critics.base import CriticContext, quote_list, verdict
 from copyloop.tools.schemas import Critique, Draft
@@ -37,9 +37,16 @@ def analyzer() -> Any:
         return _ANALYZER
 
 
-def tone(text: str) -> float:
-    """Mean VADER compound over the sentences of ``text`` (whole text for one sentence)."""
+def tone(text: str, neutral: Iterable[str] = ()) -> float:
+    """Mean VADER compound over the sentences of ``text`` (whole text for one sentence).
+
+    Words in ``neutral`` (the product's own name: "cutting board", "pest killer") are masked so a
+    product noun with a negative valence in VADER's lexicon does not read as a negative tone.
+    """
     sia = analyzer()
+    mask = {w.lower() for w in neutral if sia.lexicon.get(w.lower())}
+    if mask:
+        text = re.sub(r"[A-Za-z']+", lambda m: "item" if m.group().lower() in mask else m.group(), text)
     sents = [s for s in sentences(text) if len(words(s)) >= 2] or [text]
     return sum(sia.polarity_scores(s)["compound"] for s in sents) / len(sents)
 
@@ -57,7 +64,7 @@ class SentimentCritic:
         lo, hi = ctx.band
         if not text:
             return verdict(self.name, 0.0, False, message="Write the copy: the text is empty")
-        mean = tone(text)
+        mean = tone(text, words(f"{ctx.product.title} {ctx.product.category}"))
         n_sent = max(1, len(sentences(text)))
         n_words = max(1, len(words(text)))
         bangs = text.count("!")
