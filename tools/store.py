@@ -249,8 +249,9 @@ class CopyStore:
         self.embedding_function = CopyloopEmbeddingFunction(
             embedder, str(embedding_model_path) if embedding_model_path else None
         )
-        self._client = _client(self.path, self.url)
-        self._collection = self._open()
+        with _dir_lock(self.path):  # embedded Chroma races when two processes create one store
+            self._client = _client(self.path, self.url)
+            self._collection = self._open()
 
     @classmethod
     def from_settings(cls, settings: Any, embedder: Embedder | None = None) -> "CopyStore":
@@ -431,12 +432,7 @@ class CopyStore:
             return
         # over-fetch: performance can lift a less similar record, and duplicates are dropped
         n = min(total, max(4 * k, 24))
-        res = self._collection.query(
-            query_embeddings=[qvec.tolist()],
-            n_results=n,
-            where=where,
-            include=["documents", "metadatas", "distances", "embeddings"],
-        )
+        res = self._query(qvec, n, where)
         ids, docs, metas = res["ids"][0], res["documents"][0], res["metadatas"][0]
         dists, embs = res["distances"][0], res["embeddings"][0]
         scored: list[tuple[Exemplar, np.ndarray]] = []
@@ -462,32 +458,78 @@ class CopyStore:
                 continue
             chosen.append((ex, emb))
 
+    def _query(self, qvec: np.ndarray, n: int, where: dict[str, Any] | None) -> Any:
+        """Query, reopening the store once if another process changed it under our cached index."""
+        from chromadb.errors import InternalError
+
+        kwargs = {
+            "query_embeddings": [qvec.tolist()],
+            "n_results": n,
+            "where": where,
+            "include": ["documents", "metadatas", "distances", "embeddings"],
+        }
+        try:
+            return self._collection.query(**kwargs)
+        except InternalError as exc:
+            log.warning("ChromaDB query failed (%s); reopening %s and retrying once", exc, self)
+            self._reopen()
+            try:
+                return self._collection.query(**kwargs)
+            except InternalError as exc2:
+                raise StoreError(f"ChromaDB query failed on {self}: {exc2}") from exc2
+
+    def _reopen(self) -> None:
+        """Drop this process's cached Chroma system for the store and open it again.
+
+        An embedded Chroma keeps its vector index in memory per process; when another process
+        (``copyloop index`` during a batch) writes, the cached index can go stale.
+        """
+        if self.path is not None:
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            ident = getattr(self._client, "_identifier", None)
+            systems = getattr(SharedSystemClient, "_identifier_to_system", None)
+            if ident is None or not isinstance(systems, dict):
+                raise StoreError(f"cannot reopen {self}: unsupported chromadb client internals")
+            system = systems.pop(ident, None)
+            getattr(SharedSystemClient, "_identifier_to_refcount", {}).pop(ident, None)
+            if system is not None:
+                system.stop()
+        with _dir_lock(self.path):
+            self._client = _client(self.path, self.url)
+            self._collection = self._open()
+
     # ------------------------------------------------------------------------------- seeding
     def ensure_seeded(self) -> int:
         """Load the bundled exemplars when the collection is empty; returns how many were added.
 
-        Batch workers open the same store at once: an exclusive file lock beside an embedded
-        store makes exactly one of them seed while the others wait and then find it full.
+        Batch workers open the same store at once: an exclusive file lock in an embedded store's
+        folder makes exactly one of them seed while the others wait and then find it full.
         """
         if self.count() > 0:
             return 0
-        with _seed_lock(self.path):
+        with _dir_lock(self.path):
             if self.count() > 0:
                 return 0
             return self.add(load_bundled_exemplars())
 
 
 @contextmanager
-def _seed_lock(path: Path | None) -> Iterator[None]:
+def _dir_lock(path: Path | None) -> Iterator[None]:
+    """Exclusive lock on an embedded store's folder (creation, seeding); no-op for a server."""
     if path is None:  # a server serialises writes itself
         yield
         return
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"ChromaDB path is a file, not a folder: {path}")
+    path.mkdir(parents=True, exist_ok=True)
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    with open(Path(path) / ".copyloop-seed.lock", "a+") as fh:
+    with open(path / ".copyloop.lock", "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

@@ -108,6 +108,18 @@ def test_store_errors(tmp_path: Path, embedder: Embedder) -> None:
         CopyStore(url="http://127.0.0.1:9", embedder=embedder)
 
 
+def test_processes_opening_a_fresh_store_at_once(tmp_path: Path) -> None:
+    """Batch workers open the same embedded store together; Chroma's own setup races without our lock."""
+    code = "import sys; from copyloop.tools.store import CopyStore; print(CopyStore(path=sys.argv[1]).count())"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-500:] for _, err in outs]
+    assert [out.strip() for out, _ in outs] == ["0", "0"]
+
+
 # ------------------------------------------------------------------------------ server mode
 def _free_port() -> int:
     with socket.socket() as s:
