@@ -217,11 +217,15 @@ def fit(text: str, fits: Callable[[str], bool], *, sentence_ratio: float = 0.6, 
             hi = mid - 1
     # sentence cut: longest run of whole sentences
     best_sent = ""
-    for _, end in reversed(sentence_spans(text)):
-        cand = text[:end].strip()
+    sent_ends = [end for _, end in sentence_spans(text)]
+    lo, hi = 0, len(sent_ends) - 1
+    while lo <= hi:  # limits are monotone in the prefix length, so bisect
+        mid = (lo + hi) // 2
+        cand = text[: sent_ends[mid]].strip()
         if cand != text and fits(cand):
-            best_sent = cand
-            break
+            best_sent, lo = cand, mid + 1
+        else:
+            hi = mid - 1
     if best_sent and len(best_sent) >= sentence_ratio * len(best_word):
         return best_sent
     if best_word and end_period and best_word[-1].isalnum():
@@ -277,7 +281,17 @@ def _format_bullets(text: str, spec: ChannelSpec) -> str:
     if len(lines) >= 2:
         items = bullet_items("\n".join(lines))[: spec.items]
     elif lines:
-        items = _merge_to(_split_inline_items(_LIST_MARK_RE.sub("", lines[0])), spec.items, spec.item_max_chars)
+        parts = _split_inline_items(_LIST_MARK_RE.sub("", lines[0]))
+        if spec.item_max_chars:
+            # only what can fit in the bullets is worth distributing among them
+            budget, kept = spec.items * spec.item_max_chars, []
+            for part in parts:
+                if budget <= 0:
+                    break
+                kept.append(part)
+                budget -= len(part) + 1
+            parts = kept
+        items = _merge_to(parts, spec.items, spec.item_max_chars)
     else:
         items = []
     fits = _item_fits(spec)
