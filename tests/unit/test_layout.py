@@ -1,6 +1,6 @@
 """The import direction prompts <- tools <- agents <- graph <- copyloop (front door) holds.
 
-``copyloop.errors`` is a dependency-free leaf that every layer may raise from.
+``copyloop.errors`` (dependency-free) and ``copyloop.settings`` (pydantic only) are leaves every layer may use.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ["prompts", "tools", "agents", "graph"]  # each may import only from the ones before it
 FRONT = {"copyloop.prompts": 0, "copyloop.tools": 1, "copyloop.agents": 2, "copyloop.graph": 3}
-LEAVES = {"copyloop.errors", "copyloop"}
+LEAVES = {"copyloop.errors", "copyloop.settings", "copyloop"}
 
 
 def _imports(path: Path) -> list[str]:
