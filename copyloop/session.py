@@ -61,7 +61,8 @@ class Version(BaseModel):
     threshold: float = 0.0
     stop_reason: str = ""
     explanation: str = ""
-    critiques: list[Critique] = Field(default_factory=list)
+    critiques: list[Critique] = Field(default_factory=list, description="open critiques (what is still wrong)")
+    passed_critics: list[str] = Field(default_factory=list, description="critics with nothing to object")
     action: str = Field(..., description="start | say | regenerate | variant | channel")
     request: str | None = None
     seed: int = 0
@@ -103,7 +104,8 @@ class Scorecard(BaseModel):
     passed: bool
     hard_pass: bool
     explanation: str = ""
-    critiques: list[Critique] = Field(default_factory=list)
+    critiques: list[Critique] = Field(default_factory=list, description="open critiques of the current draft")
+    passed_critics: list[str] = Field(default_factory=list, description="critics with nothing to object")
 
 
 class SessionStore:
@@ -310,7 +312,7 @@ class Session:
         return [Turn.model_validate(t) for t in self._state().get("history", [])]
 
     def score(self) -> Scorecard:
-        """Conversion score and every critic's verdict for the current draft."""
+        """Conversion score of the current draft, its open critiques and the critics it passed."""
         v = self.current
         return Scorecard(
             text=v.text,
@@ -321,6 +323,7 @@ class Session:
             hard_pass=v.hard_pass,
             explanation=v.explanation,
             critiques=v.critiques,
+            passed_critics=v.passed_critics,
         )
 
     # commands ---------------------------------------------------------------------------------

@@ -100,9 +100,22 @@ def hard_failures(result: Any) -> list[str]:
     return failed
 
 
-def version_from(result: Any, *, index: int, action: str, request: str | None, seed: int) -> dict[str, Any]:
+def critic_names(engine: Any) -> list[str]:
+    """Names of the critics the engine runs (RefineResult lists only the open critiques)."""
+    critics = getattr(engine, "critics", None)
+    if critics:
+        return [c.name for c in critics]
+    from copyloop.agents.critics import CRITIC_NAMES
+
+    return list(CRITIC_NAMES)
+
+
+def version_from(
+    result: Any, *, index: int, action: str, request: str | None, seed: int, checked: list[str] | None = None
+) -> dict[str, Any]:
     """A persisted version record from a RefineResult."""
     failures = hard_failures(result)
+    open_names = {c.critic for c in result.critiques}
     return {
         "index": index,
         "text": result.text,
@@ -115,6 +128,7 @@ def version_from(result: Any, *, index: int, action: str, request: str | None, s
         "stop_reason": result.stop_reason,
         "explanation": result.explanation,
         "critiques": [c.model_dump(mode="json") for c in result.critiques],
+        "passed_critics": [name for name in (checked or []) if name not in open_names],
         "action": action,
         "request": request,
         "seed": seed,
@@ -141,7 +155,7 @@ def open_session(state: SessionState, runtime: Runtime[SessionContext]) -> dict[
     """Write the first draft (adopted even if it breaks a rule, so the human can steer it)."""
     seed = state.get("seed", 0)
     result = _refine(runtime.context, state, state["channel"], seed)
-    version = version_from(result, index=0, action="start", request=None, seed=seed)
+    version = version_from(result, index=0, action="start", request=None, seed=seed, checked=critic_names(runtime.context.engine))
     return {
         "versions": [version],
         "stack": [0],
@@ -196,7 +210,7 @@ def _do_say(state: SessionState, ctx: SessionContext, command: dict[str, Any]) -
         why = failures or [f"the revision was not {'shorter' if direction < 0 else 'longer'} than the current draft"]
         return {"history": [user, _turn("assistant", "kept", current["text"], reasons=why, version=current["index"])]}
     index = len(state["versions"])
-    version = version_from(result, index=index, action="say", request=request, seed=seed)
+    version = version_from(result, index=index, action="say", request=request, seed=seed, checked=critic_names(ctx.engine))
     # Standing requests are re-applied on regenerate/variants/channel switch; relative length
     # requests ("shorter") only make sense against the draft they were said about.
     requests = (state.get("requests") or []) + ([request] if direction == 0 else [])
@@ -240,7 +254,7 @@ def _do_variants(state: SessionState, ctx: SessionContext, command: dict[str, An
         result = _refine(ctx, state, channel, seed + attempt, feedback=state.get("requests") or None, run_texts=list(texts))
         if hard_failures(result) or result.text in texts:
             continue
-        version = version_from(result, index=index + len(new), action="variant", request=None, seed=seed + attempt)
+        version = version_from(result, index=index + len(new), action="variant", request=None, seed=seed + attempt, checked=critic_names(ctx.engine))
         new.append(version)
         texts.append(result.text)
     return {
@@ -275,7 +289,7 @@ def _do_channel(state: SessionState, ctx: SessionContext, command: dict[str, Any
     if failures:
         return {"history": [user, _turn("assistant", "kept", current["text"], reasons=failures, version=current["index"])]}
     index = len(state["versions"])
-    version = version_from(result, index=index, action="channel", request=channel, seed=seed)
+    version = version_from(result, index=index, action="channel", request=channel, seed=seed, checked=critic_names(ctx.engine))
     return {
         "channel": channel,
         "versions": [version],
@@ -299,7 +313,7 @@ def _do_regenerate(state: SessionState, ctx: SessionContext, command: dict[str, 
     if failures:
         return {"history": [user, _turn("assistant", "kept", current["text"], reasons=failures, version=current["index"])]}
     index = len(state["versions"])
-    version = version_from(result, index=index, action="regenerate", request=None, seed=seed)
+    version = version_from(result, index=index, action="regenerate", request=None, seed=seed, checked=critic_names(ctx.engine))
     return {
         "versions": [version],
         "stack": state["stack"] + [index],

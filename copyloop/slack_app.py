@@ -404,14 +404,19 @@ def make_http_server(app: App, host: str = "127.0.0.1", port: int = 3000) -> WSG
     return make_server(host, port, wsgi, server_class=_ThreadingWSGIServer, handler_class=_LoggingHandler)
 
 
-def run_socket_mode(bot: CopyBot) -> None:
-    """Connect over Socket Mode (SLACK_APP_TOKEN) and serve until interrupted."""
+def socket_mode_handler(bot: CopyBot) -> Any:
+    """Bolt's Socket Mode handler for the bot (SLACK_APP_TOKEN; Web API calls keep SLACK_API_URL)."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     token = bot.settings.slack.app_token
     if token is None:
         raise InputError("SLACK_APP_TOKEN is not set (the xapp- app-level token Socket Mode needs)", field="SLACK_APP_TOKEN")
-    SocketModeHandler(bot.app, app_token=token.get_secret_value(), web_client=bot.client).start()
+    return SocketModeHandler(bot.app, app_token=token.get_secret_value(), web_client=bot.client)
 
 
-__all__ = ["EVENTS_PATH", "CopyBot", "Where", "build_app", "build_bot", "make_http_server", "run_socket_mode"]
+def run_socket_mode(bot: CopyBot) -> None:
+    """Connect over Socket Mode and serve until interrupted."""
+    socket_mode_handler(bot).start()
+
+
+__all__ = ["EVENTS_PATH", "CopyBot", "Where", "build_app", "build_bot", "make_http_server", "run_socket_mode", "socket_mode_handler"]

@@ -87,6 +87,8 @@ def scores_blocks(card: Scorecard) -> list[dict[str, Any]]:
         kind = " (hard rule)" if c.hard else ""
         message = f" — {escape(c.message)}" if c.message else ""
         lines.append(f"{mark} *{c.critic}*{kind}: {c.score:.2f}{message}")
+    if card.passed_critics:
+        lines.append(":white_check_mark: " + ", ".join(f"*{name}*" for name in card.passed_critics) + ": nothing to fix")
     blocks = [_section(head)]
     if lines:
         blocks.append(_section("\n".join(lines)))

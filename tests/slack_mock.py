@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -31,6 +32,7 @@ class ApiCall:
     args: dict[str, Any]
     authorized: bool
     at: float = field(default_factory=time.perf_counter)
+    response: dict[str, Any] = field(default_factory=dict)
 
 
 class MockSlackApi:
@@ -38,6 +40,7 @@ class MockSlackApi:
 
     def __init__(self) -> None:
         self.calls: list[ApiCall] = []
+        self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode tests)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._ts = itertools.count(1)
@@ -76,18 +79,20 @@ class MockSlackApi:
 
     def _answer(self, method: str, args: dict[str, Any], authorized: bool) -> dict[str, Any]:
         with self._cond:
-            self.calls.append(ApiCall(method, args, authorized))
-            self._cond.notify_all()
             if method == "auth.test":
-                return {"ok": True, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": TEAM, "user": "copyloop"}
-            if method in ("chat.postMessage", "chat.update"):
+                body = {"ok": True, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": TEAM, "user": "copyloop"}
+            elif method in ("chat.postMessage", "chat.update"):
                 ts = args.get("ts") or f"{1700000000 + next(self._ts)}.000100"
-                return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"text": args.get("text")}}
-            if method == "chat.postEphemeral":
-                return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
-            if method == "apps.connections.open" and getattr(self, "socket_url", None):
-                return {"ok": True, "url": self.socket_url}
-            return {"ok": True}
+                body = {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"text": args.get("text")}}
+            elif method == "chat.postEphemeral":
+                body = {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
+            elif method == "apps.connections.open" and self.socket_url:
+                body = {"ok": True, "url": self.socket_url}
+            else:
+                body = {"ok": True}
+            self.calls.append(ApiCall(method, args, authorized, response=body))
+            self._cond.notify_all()
+            return body
 
     # queries --------------------------------------------------------------------------------
     def of(self, method: str) -> list[ApiCall]:
@@ -127,6 +132,16 @@ def block_text(call: ApiCall) -> str:
             if isinstance(el, dict):
                 parts.append(str(el.get("text", "") if not isinstance(el.get("text"), dict) else el["text"].get("text", "")))
     return "\n".join(parts)
+
+
+def draft_text(call: ApiCall) -> str:
+    """The copy itself: the first section block of a draft message, Slack escaping undone."""
+    import html
+
+    for block in call.args.get("blocks") or []:
+        if block.get("type") == "section":
+            return html.unescape(block["text"]["text"])
+    return ""
 
 
 def buttons(call: ApiCall) -> dict[str, str]:
@@ -171,7 +186,6 @@ class SlackClientSim:
     def __init__(self, events_url: str, secret: str) -> None:
         self.url = events_url
         self.secret = secret
-        self._event_ids = itertools.count(1)
 
     def command(self, text: str, *, channel: str = "C1", user: str = "U1", command: str = "/copy", **sig: Any) -> Response:
         body = urllib.parse.urlencode(
@@ -192,7 +206,7 @@ class SlackClientSim:
             "type": "event_callback",
             "team_id": TEAM,
             "api_app_id": "A1",
-            "event_id": event_id or f"Ev{next(self._event_ids):06d}",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:12].upper()}",
             "event_time": int(time.time()),
             "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
             "event": event,
@@ -232,3 +246,22 @@ class SlackClientSim:
         headers = sign(secret if secret is not None else self.secret, body, timestamp)
         headers.update(extra or {})
         return post(self.url, body, content_type, headers)
+
+
+class RunningBot:
+    """A CopyBot served over real HTTP on 127.0.0.1 (random port), as ``copyloop slack serve`` does."""
+
+    def __init__(self, settings: Any, engine: Any) -> None:
+        from copyloop.slack_app import EVENTS_PATH, build_bot, make_http_server
+
+        self.bot = build_bot(settings, engine=engine)
+        self.server = make_http_server(self.bot.app, "127.0.0.1", 0)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.events_url = f"http://127.0.0.1:{self.server.server_port}{EVENTS_PATH}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.bot.drain(timeout=60)
+        self.bot.close()

@@ -40,6 +40,8 @@ def score_table(card: "Scorecard") -> Table:
     for c in card.critiques:
         verdict = Text("pass", style="green") if c.passed else Text("FAIL", style="red" if c.hard else "yellow")
         table.add_row(c.critic, "hard" if c.hard else "soft", f"{c.score:.2f}", verdict, escape(c.message))
+    for name in card.passed_critics:
+        table.add_row(name, "", "", Text("pass", style="green"), "")
     if card.explanation:
         table.caption = card.explanation
     return table

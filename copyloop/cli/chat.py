@@ -54,7 +54,9 @@ def register(app: typer.Typer) -> None:
             try:
                 if thread:
                     session = store.resume(thread)
-                    console.print(f"Resumed session [bold]{session.thread_id}[/] · {session.product.title} · {session.channel}")
+                    console.print(
+                        f"Resumed session [bold]{session.thread_id}[/] · {session.product.title} · {session.channel}", soft_wrap=True
+                    )
                     _show_current(console, session)
                 else:
                     from copyloop.cli.refine import build_product
@@ -65,11 +67,14 @@ def register(app: typer.Typer) -> None:
                     )
                     with _busy(console, "Writing the first draft…"):
                         session = store.start(product, channel, seed=seed)
-                    console.print(f"Session [bold]{session.thread_id}[/] · resume with: copyloop chat --thread {session.thread_id}")
+                    console.print(
+                        f"Session [bold]{session.thread_id}[/] · resume with: copyloop chat --thread {session.thread_id}",
+                        soft_wrap=True,
+                    )
                     _show_current(console, session)
                 console.print(f"[dim]{_help()}[/]")
                 _loop(console, session)
-                console.print(f"Session saved. Resume with: copyloop chat --thread {session.thread_id}")
+                console.print(f"Session saved. Resume with: copyloop chat --thread {session.thread_id}", soft_wrap=True)
             finally:
                 store.close()
 
