@@ -15,7 +15,11 @@ Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..
 
 @runtime_checkable
 class LLMBackend(Protocol):
-    """Anything that turns chat messages into ``n`` completions."""
+    """Anything that turns chat messages into ``n`` completions.
+
+    ``stop`` lists extra stop sequences (the text before the first one is returned); backends
+    also stop at their chat template's end-of-turn marker.
+    """
 
     def generate(
         self,
@@ -25,6 +29,7 @@ class LLMBackend(Protocol):
         temperature: float = 0.7,
         seed: int = 0,
         grammar: str | None = None,
+        stop: Sequence[str] | None = None,
     ) -> list[str]: ...
 
 
@@ -38,6 +43,7 @@ class FakeCall:
     temperature: float
     seed: int
     grammar: str | None
+    stop: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -66,8 +72,9 @@ class FakeLLM:
         temperature: float = 0.7,
         seed: int = 0,
         grammar: str | None = None,
+        stop: Sequence[str] | None = None,
     ) -> list[str]:
-        call = FakeCall([dict(m) for m in messages], n, max_tokens, temperature, seed, grammar)
+        call = FakeCall([dict(m) for m in messages], n, max_tokens, temperature, seed, grammar, list(stop or []))
         self.history.append(call)
         out: list[str] = []
         for i in range(n):

@@ -45,6 +45,16 @@ class ModelPathError(CopyloopError, FileNotFoundError):
         self.path = str(path)
 
 
+class ModelLoadError(CopyloopError):
+    """A model or adapter file exists but could not be loaded (corrupt, wrong format)."""
+
+    def __init__(self, what: str, path: object, reason: str) -> None:
+        super().__init__(f"{what} could not be loaded from {path}: {reason}")
+        self.what = what
+        self.path = str(path)
+        self.reason = reason
+
+
 class LLMOutputError(CopyloopError):
     """The LLM kept returning empty or unusable text after retries."""
 
