@@ -40,7 +40,9 @@ def retrieve(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if store is None:
         return {"exemplars": []}
     product = state.product
-    query = " ".join([product.title, product.category, *product.facts[:3]])
+    # Title and category only: they find copy for similar products; facts would only make the
+    # query longer to embed (time outside the LLM) and pull in unrelated spec wording.
+    query = f"{product.title} {product.category}".strip()
     hits = store.search(query, channel=state.channel, category=product.category or None, k=runtime.context.exemplars_k)
     return {"exemplars": [h.text for h in hits if h.text.strip()]}
 
@@ -88,7 +90,19 @@ def repair(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
         if fixed and fixed not in seen:
             seen.add(fixed)
             pool.append(d.model_copy(update={"text": fixed, "source": "repair"}))
+    _warm_embeddings(runtime.context, [d.text for d in pool], state)
     return {"drafts": pool}
+
+
+def _warm_embeddings(ctx: RunContext, texts: list[str], state: State) -> None:
+    """Embed this round's candidates and the reference texts in one batch before the critics
+    fan out: each diversity critic then finds its vectors in the critics' shared cache instead
+    of running the embedder once per candidate (one batched encode costs about one single one)."""
+    if ctx.embedder is None:
+        return
+    from copyloop.agents.critics import embed
+
+    embed(ctx.embedder, [*texts, *state.exemplars, *state.history, *ctx.run_texts])
 
 
 def critique(task: CritiqueTask, runtime: Runtime[RunContext]) -> dict[str, Any]:
