@@ -628,6 +628,12 @@ def _read_past_csv(text: str, default_channel: str | None, source: str, path: Pa
         raise InputError(
             f"past-copy CSV needs a 'text' column; found columns: {', '.join(names)}", field="text", line=1
         )
+    if "channel" not in names and not default_channel:
+        raise InputError(
+            f"past-copy CSV has no 'channel' column and no default channel was given; found columns: {', '.join(names)}",
+            field="channel",
+            line=1,
+        )
     while True:
         try:
             row = next(reader)
