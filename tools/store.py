@@ -307,33 +307,37 @@ class CopyStore:
             batch[item.id] = item  # later duplicates in the same call win
             channels.add(item.channel)
             if len(batch) >= _ADD_BATCH:
-                self._write(list(batch.values()), report)
+                channels |= self._write(list(batch.values()), report)
                 batch = {}
         if batch:
-            self._write(list(batch.values()), report)
+            channels |= self._write(list(batch.values()), report)
         for channel in sorted(channels):
             self._rerank_channel(channel)
         return report
 
-    def _write(self, items: list[PastCopy], report: IndexReport) -> None:
+    def _write(self, items: list[PastCopy], report: IndexReport) -> set[str]:
+        """Store one batch; returns channels that records moved away from."""
         ids = [str(i.id) for i in items]
+        moved: set[str] = set()
         existing = self._collection.get(ids=ids, include=["documents", "metadatas"])
         known = {i: (d, m) for i, d, m in zip(existing["ids"], existing["documents"], existing["metadatas"])}
         new, relabel = [], []
         for item in items:
             meta = self._metadata(item)
             old = known.get(str(item.id))
+            old_meta = dict(old[1] or {}) if old is not None else {}
+            if old_meta.get("channel") and old_meta["channel"] != item.channel:
+                moved.add(str(old_meta["channel"]))  # its old channel's percentiles change too
             if old is None or old[0] != item.text:
-                new.append((item, meta))
+                # Chroma merges metadata on upsert/update; None deletes a key the new record lacks
+                new.append((item, {**{k: None for k in old_meta if k not in meta}, **meta}))
                 continue
-            old_meta = dict(old[1] or {})
             if meta["perf_source"] == "ctr":
                 # keep the percentile already computed; _rerank_channel refreshes it
                 meta["performance"] = old_meta.get("performance", meta["performance"])
             if old_meta == meta:
                 report.unchanged += 1
                 continue
-            # Chroma merges metadata on update; None deletes a key that the new record lacks
             relabel.append((item, {**{k: None for k in old_meta if k not in meta}, **meta}))
         if new:
             self._collection.upsert(
@@ -343,6 +347,7 @@ class CopyStore:
         if relabel:
             self._collection.update(ids=[str(i.id) for i, _ in relabel], metadatas=[m for _, m in relabel])
             report.updated += len(relabel)
+        return moved
 
     @staticmethod
     def _metadata(item: PastCopy) -> dict[str, Any]:

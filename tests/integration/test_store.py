@@ -97,6 +97,12 @@ def test_reindexing_is_idempotent_and_dedupes(seeded: CopyStore) -> None:
     hits = seeded.search("night light", channel="test_dedupe", k=3)
     assert len(hits) == 2, "near-identical copy is returned once"
     assert seeded.delete("test_dedupe") == 3 and seeded.count("test_dedupe") == 0
+    # a caller-given id whose text and outcome change is re-embedded, not duplicated
+    seeded.add([PastCopy(id="sku-1-ad", text="Old line about lamps", channel="test_dedupe", ctr=0.01)])
+    seeded.add([PastCopy(id="sku-1-ad", text="New line about lanterns", channel="test_dedupe", score=0.8)])
+    (hit,) = seeded.search("lantern", channel="test_dedupe", k=3)
+    assert hit.text == "New line about lanterns" and hit.performance == pytest.approx(0.8)
+    seeded.delete("test_dedupe")
 
 
 def test_store_errors(tmp_path: Path, embedder: Embedder) -> None:
