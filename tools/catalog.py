@@ -412,8 +412,9 @@ def _csv_records(path: Path, delimiter: str) -> tuple[list[str], Iterator[_Raw]]
                 except StopIteration:
                     return
                 except _RecordTooLarge as exc:
-                    yield int(exc.args[0]), None, f"record longer than {MAX_RECORD_CHARS} characters", []
+                    lines.push_back(lines.consumed[1:])  # an unbalanced quote: re-read the lines after it
                     reader = csv.reader(lines, delimiter=delimiter, strict=True)
+                    yield int(exc.args[0]), None, f"record longer than {MAX_RECORD_CHARS} characters", []
                     continue
                 except csv.Error as exc:
                     start = lines.consumed[0][0] if lines.consumed else lines.line_no

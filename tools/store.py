@@ -546,7 +546,7 @@ def load_bundled_exemplars() -> list[PastCopy]:
     """The exemplars shipped in ``copyloop/data/exemplars.jsonl``."""
     text = resources.files("copyloop").joinpath("data/exemplars.jsonl").read_text(encoding="utf-8")
     records = []
-    for line_no, line in enumerate(text.splitlines(), 1):
+    for line in text.splitlines():
         if not line.strip():
             continue
         data = json.loads(line)
