@@ -49,10 +49,26 @@ def load_base_model(model_path: Path | None = None, *, threads: int = 2) -> Base
     path = resolve_gguf(model_path)
     tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
+    _drop_gguf_quantizer_marker(model)
     model.eval()
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return BaseModel(model=model, tokenizer=tokenizer, gguf_path=path)
+
+
+def _drop_gguf_quantizer_marker(model: Any) -> None:
+    """The weights are plain float32 after de-quantisation, but transformers keeps a GGUF
+    "quantizer" on the model and its Trainer then refuses to train it; drop the stale marker."""
+    for name in ("hf_quantizer", "quantization_method"):
+        if hasattr(model, name):
+            setattr(model, name, None)
+    if hasattr(model, "is_quantized"):
+        try:
+            model.is_quantized = False
+        except AttributeError:  # pragma: no cover - a read-only property in some versions
+            pass
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config
 
 
 __all__ = ["BaseModel", "load_base_model", "resolve_gguf"]

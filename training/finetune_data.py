@@ -142,6 +142,14 @@ def split_catalog(products: Sequence[CatalogProduct], split: Split) -> tuple[lis
     return train, test
 
 
+def training_order(products: Sequence[CatalogProduct], seed: int) -> list[CatalogProduct]:
+    """Train products in a seeded random order: any prefix is a random sample of the catalog
+    (so ``--train-products N`` takes a fair N and a larger N extends the cached samples)."""
+    ordered = sorted(products, key=lambda p: p.id)
+    order = np.random.default_rng(seed).permutation(len(ordered))
+    return [ordered[i] for i in order]
+
+
 def write_ids(path: Path, ids: Sequence[str], header: str = "") -> Path:
     """One id per line; ``#`` lines are comments."""
     path = Path(path)
@@ -174,5 +182,6 @@ __all__ = [
     "read_seller_bullets",
     "split_catalog",
     "split_ids",
+    "training_order",
     "write_ids",
 ]

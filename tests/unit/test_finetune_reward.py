@@ -1,0 +1,98 @@
+"""The fine-tuning reward: hard filters zero out ungrounded or rule-breaking candidates; λ trades
+conversion for creativity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import pytest
+
+from copyloop.errors import InputError
+from copyloop.tools.channels import ChannelRegistry
+from copyloop.tools.schemas import Critique, ProductBrief
+from copyloop.training.reward import RewardModel, RewardWeights, combine, reward_from_critiques
+
+PRODUCT = ProductBrief(
+    id="p1",
+    title="Wooden Rainbow Stacker",
+    category="Toys & Games | Baby & Toddler Toys",
+    facts=["Made of solid beech wood", "Seven arches in rainbow colours", "For ages 12 months and up"],
+)
+
+
+@dataclass
+class _Scored:
+    score: float
+    explanation: str = ""
+
+
+class ConstantScorer:
+    """Scores every text the same, so only the critics can tell candidates apart."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def score(self, texts: Sequence[str], channel: str | None = None) -> list[_Scored]:
+        return [_Scored(self.value) for _ in texts]
+
+
+def _crit(name: str, score: float, passed: bool = True, hard: bool = False) -> Critique:
+    return Critique(critic=name, score=score, passed=passed, hard=hard)
+
+
+def _critiques(grounded: bool = True, rules: bool = True, diversity: float = 0.5) -> list[Critique]:
+    return [
+        _crit("sentiment", 0.8),
+        _crit("diversity", diversity),
+        _crit("cta", 0.7),
+        _crit("grounding", 1.0 if grounded else 0.0, grounded, hard=True),
+        _crit("channel_rules", 1.0 if rules else 0.0, rules, hard=True),
+    ]
+
+
+def test_failed_hard_filter_zeroes_the_reward() -> None:
+    w = RewardWeights()
+    good = reward_from_critiques(0.9, _critiques(), w)
+    assert good.hard_pass and good.total > 0
+    ungrounded = reward_from_critiques(0.9, _critiques(grounded=False), w)
+    assert ungrounded.total == 0.0 and ungrounded.unsupported and ungrounded.failed_hard == ["grounding"]
+    illegal = reward_from_critiques(0.9, _critiques(rules=False), w)
+    assert illegal.total == 0.0 and not illegal.unsupported and illegal.failed_hard == ["channel_rules"]
+
+
+def test_missing_hard_filter_critic_is_an_error_not_a_pass() -> None:
+    with pytest.raises(InputError, match="grounding"):
+        reward_from_critiques(0.9, [c for c in _critiques() if c.critic != "grounding"], RewardWeights())
+
+
+def test_lambda_trades_conversion_for_creativity() -> None:
+    safe = dict(conversion=0.9, diversity=0.2, sentiment=0.5, cta=0.5, hard_pass=True)
+    novel = dict(conversion=0.5, diversity=0.95, sentiment=0.5, cta=0.5, hard_pass=True)
+    for lam, winner in ((0.0, "safe"), (1.0, "novel")):
+        w = RewardWeights(lam=lam)
+        r_safe, r_novel = combine(**safe, weights=w), combine(**novel, weights=w)
+        assert (r_safe > r_novel) == (winner == "safe")
+    # per-category λ overrides the global one for that category only
+    w = RewardWeights(lam=0.0, lambda_by_category={"Toys & Games": 1.0})
+    assert combine(**novel, weights=w, category="Toys & Games | Puzzles") > combine(**safe, weights=w, category="Toys & Games")
+    assert combine(**safe, weights=w, category="Home & Kitchen") > combine(**novel, weights=w, category="Home & Kitchen")
+
+
+def test_reward_is_bounded_by_one() -> None:
+    assert combine(1.0, 1.0, 1.0, 1.0, True, RewardWeights(lam=0.5)) == pytest.approx(1.0)
+
+
+def test_real_critics_zero_out_an_invented_claim() -> None:
+    spec = ChannelRegistry().get("product_description")
+    model = RewardModel(ConstantScorer(0.8), embedder=None, sentiment_band=(0.2, 0.95), similarity_max=0.9)
+    grounded = (
+        "Stack, sort and build with this wooden rainbow stacker. Seven arches in rainbow colours are made of "
+        "solid beech wood, smooth and sturdy for little hands. It suits curious toddlers from 12 months and up, "
+        "and it turns quiet play into a colourful lesson in size and order that they will come back to every "
+        "day. Order yours today."
+    )
+    invented = grounded.replace("Seven arches", "Twelve arches").replace("Order yours today.", "Backed by a 5-year warranty. Order yours today.")
+    good, bad = model.score(PRODUCT, spec, [grounded, invented], RewardWeights())
+    assert good.hard_pass and good.total > 0, good
+    assert bad.unsupported and not bad.hard_pass and bad.total == 0.0

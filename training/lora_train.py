@@ -1,0 +1,294 @@
+"""LoRA training of the drafter: reward-weighted SFT, then DPO on best-vs-worst pairs.
+
+Both stages train the same PEFT adapter on the de-quantised base (``base_model.py``):
+
+1. **Reward-weighted SFT** (a ``transformers.Trainer`` with a weighted loss): the best candidate
+   of each prompt that passed every hard filter, weighted by its reward relative to the mean, so a
+   clear winner teaches more than a marginal one. The loss covers the completion tokens only.
+2. **DPO** (``trl.DPOTrainer``): chosen = best candidate, rejected = the lowest-reward one (often
+   an ungrounded or rule-breaking draft), kept only when the reward margin is large enough. With a
+   PEFT model trl uses the adapter-disabled base as the reference policy.
+
+Prompts are rendered with the serving drafter's ``build_messages`` and the model's own chat
+template, by the caller; this module only sees (prompt text, completion text) pairs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from pydantic import BaseModel, Field
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj")
+
+
+class LoraTrainConfig(BaseModel):
+    """Adapter shape and the optimisation of both stages."""
+
+    rank: int = Field(8, ge=1, le=64, description="LoRA rank r")
+    alpha: float = Field(16.0, gt=0, description="LoRA alpha (update scale alpha / r)")
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: tuple[str, ...] = DEFAULT_TARGET_MODULES
+    seed: int = 0
+    threads: int = Field(2, ge=1, description="torch CPU threads")
+    max_length: int = Field(1024, ge=64, description="prompt + completion tokens; longer examples are dropped")
+    sft_epochs: float = Field(1.0, ge=0.0, description="passes over the SFT examples (0 skips SFT)")
+    sft_lr: float = Field(3e-4, gt=0)
+    sft_batch: int = Field(4, ge=1, description="examples per optimiser step (gradient accumulation)")
+    dpo_epochs: float = Field(1.0, ge=0.0, description="passes over the DPO pairs (0 skips DPO)")
+    dpo_lr: float = Field(5e-5, gt=0)
+    dpo_beta: float = Field(0.1, gt=0)
+    dpo_batch: int = Field(2, ge=1)
+    max_minutes: float | None = Field(None, gt=0, description="stop a stage early when the run exceeds this")
+
+
+@dataclass(frozen=True)
+class SFTExample:
+    prompt: str
+    completion: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class PreferencePair:
+    prompt: str
+    chosen: str
+    rejected: str
+    margin: float
+
+
+@dataclass
+class StageReport:
+    name: str
+    examples: int
+    steps: int
+    seconds: float
+    first_loss: float | None
+    last_loss: float | None
+    stopped_early: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+def attach_lora(model: Any, cfg: LoraTrainConfig) -> Any:
+    """Wrap ``model`` with a fresh LoRA adapter (plain LoRA: llama.cpp cannot serve DoRA/rsLoRA)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(cfg.seed)
+    config = LoraConfig(
+        r=cfg.rank,
+        lora_alpha=cfg.alpha,
+        lora_dropout=cfg.dropout,
+        target_modules=list(cfg.target_modules),
+        bias="none",
+        task_type="CAUSAL_LM",
+        use_rslora=False,
+        use_dora=False,
+    )
+    return get_peft_model(model, config)
+
+
+# --- SFT -----------------------------------------------------------------------------------------
+
+
+def _encode_sft(tokenizer: Any, examples: Sequence[SFTExample], max_length: int) -> list[dict[str, Any]]:
+    eos = tokenizer.eos_token or ""
+    rows = []
+    for ex in examples:
+        prompt_ids = tokenizer(ex.prompt, add_special_tokens=False)["input_ids"]
+        completion_ids = tokenizer(ex.completion + eos, add_special_tokens=False)["input_ids"]
+        ids = prompt_ids + completion_ids
+        if len(ids) > max_length:
+            continue
+        labels = [-100] * len(prompt_ids) + completion_ids
+        rows.append({"input_ids": ids, "labels": labels, "weight": float(ex.weight)})
+    return rows
+
+
+class _SFTCollator:
+    def __init__(self, pad_id: int) -> None:
+        self.pad_id = pad_id
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        width = max(len(r["input_ids"]) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        labels = torch.full((len(rows), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            n = len(r["input_ids"])
+            ids[i, :n] = torch.tensor(r["input_ids"])
+            labels[i, :n] = torch.tensor(r["labels"])
+            mask[i, :n] = 1
+        weights = torch.tensor([r["weight"] for r in rows], dtype=torch.float32)
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels, "weight": weights}
+
+
+def weighted_completion_loss(logits: Any, labels: Any, weights: Any) -> Any:
+    """Mean over examples of ``weight * mean token NLL of the completion``."""
+    import torch.nn.functional as F
+
+    shift_logits = logits[:, :-1, :].float()
+    shift_labels = labels[:, 1:]
+    nll = F.cross_entropy(shift_logits.transpose(1, 2), shift_labels, ignore_index=-100, reduction="none")
+    mask = (shift_labels != -100).float()
+    per_example = (nll * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    return (per_example * weights).sum() / weights.numel()
+
+
+def _trainer_classes() -> tuple[type, type]:
+    from transformers import Trainer, TrainerCallback
+
+    class WeightedSFTTrainer(Trainer):
+        """``Trainer`` whose loss is the reward-weighted completion NLL."""
+
+        def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None) -> Any:
+            weights = inputs.pop("weight")
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            loss = weighted_completion_loss(outputs.logits, labels, weights.to(outputs.logits.device))
+            return (loss, outputs) if return_outputs else loss
+
+    class Deadline(TrainerCallback):
+        """Stops training when the wall-clock budget is spent (and remembers the losses)."""
+
+        def __init__(self, deadline: float | None) -> None:
+            self.deadline = deadline
+            self.stopped = False
+            self.losses: list[float] = []
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kw: Any) -> None:
+            if logs and "loss" in logs:
+                self.losses.append(float(logs["loss"]))
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> Any:
+            if self.deadline is not None and time.time() > self.deadline:
+                self.stopped = True
+                control.should_training_stop = True
+            return control
+
+    return WeightedSFTTrainer, Deadline
+
+
+def _common_args(cfg: LoraTrainConfig, out_dir: Path, *, epochs: float, lr: float, batch: int) -> dict[str, Any]:
+    return dict(
+        output_dir=str(out_dir),
+        use_cpu=True,
+        bf16=False,
+        fp16=False,
+        per_device_train_batch_size=1,
+        gradient_accumulation_steps=batch,
+        num_train_epochs=epochs,
+        learning_rate=lr,
+        lr_scheduler_type="cosine",
+        warmup_steps=2,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        disable_tqdm=False,
+    )
+
+
+def train_sft(model: Any, tokenizer: Any, examples: Sequence[SFTExample], cfg: LoraTrainConfig, work_dir: Path, deadline: float | None = None) -> StageReport:
+    """Reward-weighted SFT of the adapter on ``examples``."""
+    from transformers import TrainingArguments
+
+    rows = _encode_sft(tokenizer, examples, cfg.max_length)
+    if not rows or cfg.sft_epochs <= 0:
+        return StageReport("sft", len(rows), 0, 0.0, None, None)
+    trainer_cls, deadline_cls = _trainer_classes()
+    stop = deadline_cls(deadline)
+    args = TrainingArguments(**_common_args(cfg, work_dir / "sft", epochs=cfg.sft_epochs, lr=cfg.sft_lr, batch=cfg.sft_batch))
+    trainer = trainer_cls(model=model, args=args, train_dataset=_ListDataset(rows), data_collator=_SFTCollator(tokenizer.pad_token_id), callbacks=[stop])
+    started = time.perf_counter()
+    state = trainer.train()
+    seconds = time.perf_counter() - started
+    return StageReport("sft", len(rows), int(state.global_step), seconds, _first(stop.losses), _last(stop.losses), stop.stopped)
+
+
+# --- DPO -----------------------------------------------------------------------------------------
+
+
+def train_dpo(model: Any, tokenizer: Any, pairs: Sequence[PreferencePair], cfg: LoraTrainConfig, work_dir: Path, deadline: float | None = None) -> StageReport:
+    """DPO of the adapter on best-vs-worst pairs (reference: the adapter-disabled base)."""
+    if not pairs or cfg.dpo_epochs <= 0:
+        return StageReport("dpo", len(pairs), 0, 0.0, None, None)
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    _, deadline_cls = _trainer_classes()
+    stop = deadline_cls(deadline)
+    data = Dataset.from_list([{"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected} for p in pairs])
+    args = DPOConfig(
+        **_common_args(cfg, work_dir / "dpo", epochs=cfg.dpo_epochs, lr=cfg.dpo_lr, batch=cfg.dpo_batch),
+        beta=cfg.dpo_beta,
+        max_length=cfg.max_length,
+    )
+    trainer = DPOTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer, callbacks=[stop])
+    started = time.perf_counter()
+    state = trainer.train()
+    seconds = time.perf_counter() - started
+    return StageReport("dpo", len(pairs), int(state.global_step), seconds, _first(stop.losses), _last(stop.losses), stop.stopped)
+
+
+class _ListDataset:
+    """The smallest map-style dataset the Trainer accepts."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.rows[i]
+
+
+def _first(values: list[float]) -> float | None:
+    return values[0] if values else None
+
+
+def _last(values: list[float]) -> float | None:
+    return values[-1] if values else None
+
+
+def limit_threads(threads: int) -> None:
+    """Keep torch (and the BLAS it calls) to ``threads`` threads on the shared CPU."""
+    import torch
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    torch.set_num_threads(max(1, threads))
+    if math.isfinite(threads):
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # already set once in this process
+            pass
+
+
+__all__ = [
+    "DEFAULT_TARGET_MODULES",
+    "LoraTrainConfig",
+    "PreferencePair",
+    "SFTExample",
+    "StageReport",
+    "attach_lora",
+    "limit_threads",
+    "train_dpo",
+    "train_sft",
+    "weighted_completion_loss",
+]
