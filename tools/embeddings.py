@@ -43,7 +43,8 @@ class Embedder:
             raise ModelPathError("Embedding model path", model_path)
         self.model_path = Path(model_path)
         self.model = SentenceTransformer(str(model_path), device="cpu")
-        self.dim = int(self.model.get_sentence_embedding_dimension() or 384)
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(getter() or 384)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         if len(texts) == 0:

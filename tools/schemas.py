@@ -83,8 +83,10 @@ class ProductBrief(BaseModel):
             clean = clean[:MAX_FACTS]
         data["facts"] = clean
         data["warnings"] = warnings
+        # Recorded on the object (and surfaced in RefineResult.warnings / CLI output); logged at
+        # INFO so reading a large catalog does not flood stderr.
         for w in warnings:
-            log.warning("product %s: %s", data.get("id") or data["title"][:40], w)
+            log.info("product %s: %s", data.get("id") or data["title"][:40], w)
         return data
 
     @field_validator("title")
