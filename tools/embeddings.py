@@ -38,6 +38,9 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # keep CLI/JSON output clean; loading is quick
 
         if not Path(model_path).exists():
             raise ModelPathError("Embedding model path", model_path)
