@@ -333,6 +333,29 @@ class CopyBot:
             log.exception("Could not send an ephemeral message")
 
     # lifecycle --------------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load the models on the worker now, so the first ``/copy`` does not pay for it.
+
+        Queued like any request: the server answers (and acks) at once, and work that arrives
+        meanwhile simply waits its turn behind the load.
+        """
+
+        def load() -> None:
+            engine = self.store.engine
+            if hasattr(engine, "load"):
+                engine.load()
+
+        def run() -> None:
+            try:
+                load()
+            except Exception:  # a broken model path etc.: requests will report it to the user
+                log.exception("Warming up the engine failed")
+
+        future = self.executor.submit(run)
+        with self._futures_lock:
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
+
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until queued model work is done (tests, graceful shutdown); True if all finished."""
         while True:

@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
                         soft_wrap=True,
                     )
                     _show_current(console, session)
-                console.print(f"[dim]{_help()}[/]")
+                console.print(_help(), style="dim", markup=False)
                 _loop(console, session)
                 console.print(f"Session saved. Resume with: copyloop chat --thread {session.thread_id}", soft_wrap=True)
             finally:
@@ -162,4 +162,4 @@ def _dispatch(console: "Console", session: "Session", command) -> None:  # type:
     elif op == "history":
         console.print(history_table(session.history()))
     elif op == "help":
-        console.print(_help())
+        console.print(_help(), markup=False)

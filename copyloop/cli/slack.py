@@ -19,6 +19,7 @@ slack_cli = typer.Typer(help="Run the Slack bot (/copy, mentions, thread replies
 def serve(
     port: int = typer.Option(3000, "--port", "-p", min=0, max=65535, help="port to listen on"),
     host: str = typer.Option("127.0.0.1", "--host", help="interface to bind (0.0.0.0 behind a proxy)"),
+    preload: bool = typer.Option(True, "--preload/--lazy", help="load the models right after start (in the background)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging (tokens are never logged)"),
 ) -> None:
     """Serve commands, events and interactions over HTTP at /slack/events (plus GET /healthz)."""
@@ -30,6 +31,8 @@ def serve(
 
         bot = build_bot(Settings(), load_engine_factory())
         server = make_http_server(bot.app, host, port)
+        if preload:
+            bot.warm_up()
         typer.echo(f"copyloop Slack bot listening on http://{host}:{server.server_port}{EVENTS_PATH}", err=True)
         try:
             server.serve_forever()
@@ -42,6 +45,7 @@ def serve(
 
 @slack_cli.command("socket")
 def socket(
+    preload: bool = typer.Option(True, "--preload/--lazy", help="load the models right after start (in the background)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging (tokens are never logged)"),
 ) -> None:
     """Connect over Socket Mode (needs SLACK_APP_TOKEN; no public URL needed)."""
@@ -53,6 +57,8 @@ def socket(
 
         settings = Settings()
         bot = build_bot(settings, load_engine_factory(), socket_mode=True)
+        if preload:
+            bot.warm_up()
         typer.echo("copyloop Slack bot connecting over Socket Mode", err=True)
         try:
             run_socket_mode(bot)
