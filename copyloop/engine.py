@@ -67,6 +67,29 @@ class RunStats:
         self.llm_tokens += other.llm_tokens
 
 
+class CachedEmbedder:
+    """The process embedder behind the critics' shared text cache.
+
+    The scorer and the store call ``encode`` themselves; routing them through the same cache
+    the critics use means each candidate is embedded once per round (the graph embeds a round's
+    candidates in one batch before the critics run), not once by the critics and again by the
+    scorer. Vectors are identical to the inner embedder's.
+    """
+
+    def __init__(self, inner: "Embedder") -> None:
+        self.inner = inner
+        self.dim = inner.dim
+        self.model_path = getattr(inner, "model_path", None)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> Any:
+        from copyloop.agents.critics import embed
+
+        return embed(self.inner, list(texts))
+
+    def __repr__(self) -> str:
+        return f"CachedEmbedder({self.inner!r})"
+
+
 def coerce_product(product: ProductBrief | Mapping[str, Any]) -> ProductBrief:
     """Validate a product given as a dict (or pass a ProductBrief through); bad input -> InputError."""
     if isinstance(product, ProductBrief):
@@ -109,6 +132,7 @@ class Engine:
         self._scorer = scorer
         self._store = store
         self._embedder = embedder
+        self._cached_embedder: CachedEmbedder | None = None
         self.critics = critics
         self._drafter: Any = None
         self._channels: "ChannelRegistry | None" = None
@@ -139,12 +163,20 @@ class Engine:
             return self._embedder
 
     @property
+    def cached_embedder(self) -> CachedEmbedder:
+        """The embedder as the scorer and the store see it (shares the critics' cache)."""
+        with self._lock:
+            if self._cached_embedder is None:
+                self._cached_embedder = CachedEmbedder(self.embedder)
+            return self._cached_embedder
+
+    @property
     def scorer(self) -> "Scorer":
         with self._lock:
             if self._scorer is None:
                 from copyloop.agents.scorer import ConversionScorer
 
-                self._scorer = ConversionScorer.load(self.settings.scorer.artifact_path, embedder=self.embedder)
+                self._scorer = ConversionScorer.load(self.settings.scorer.artifact_path, embedder=self.cached_embedder)  # type: ignore[arg-type]
             return self._scorer
 
     @property
@@ -153,7 +185,7 @@ class Engine:
             if self._store is _UNSET:
                 from copyloop.tools.store import CopyStore
 
-                store = CopyStore.from_settings(self.settings, embedder=self.embedder)
+                store = CopyStore.from_settings(self.settings, embedder=self.cached_embedder)  # type: ignore[arg-type]
                 store.ensure_seeded()
                 self._store = store
             return self._store
