@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from functools import lru_cache
+from typing import Any, Sequence
+
+import yaml
 
 from copyloop.agents.llm import Message
-from copyloop.prompts import render
+from copyloop.prompts import read, render
 from copyloop.tools.channels import ChannelSpec
 from copyloop.tools.markup import clean_text
 from copyloop.tools.schemas import ProductBrief
 
 # Budgets for the data block: a 135M model loses the task in long prompts.
 MAX_TITLE = 160
-MAX_FACTS = 6
+MAX_FACTS = 5
 MAX_FACT = 180
 MAX_DESCRIPTION = 300
 MAX_EXEMPLARS = 3
@@ -33,6 +36,8 @@ MAX_EXEMPLAR = 260
 MAX_FEEDBACK = 6
 MAX_FEEDBACK_ITEM = 220
 MAX_PREVIOUS = 1200
+PROSE_HEADROOM_WORDS = 40
+DEFAULT_VOICE = "friendly and clear"  # ProductBrief's default: not worth prompt tokens
 
 
 @dataclass(frozen=True)
@@ -45,10 +50,11 @@ class Angle:
 
 
 ANGLES: tuple[Angle, ...] = (
-    Angle("benefit-led", "Lead with the main benefit for the buyer.", 0.6),
-    Angle("feature-led", "Lead with the most concrete feature in the data.", 0.4),
-    Angle("playful", "Use a light, playful tone.", 0.9),
-    Angle("urgency-light", "Give a gentle reason to buy now, without deadlines or discounts.", 0.7),
+    # SmolLM2-135M invents facts quickly as temperature rises: keep every angle at or below 0.7
+    Angle("benefit-led", "Lead with the main benefit for the buyer.", 0.5),
+    Angle("feature-led", "Lead with the most concrete feature in the data.", 0.3),
+    Angle("playful", "Use a light, playful tone.", 0.7),
+    Angle("urgency-light", "Give a gentle reason to buy now, without deadlines or discounts.", 0.6),
 )
 ANGLES_BY_NAME = {a.name: a for a in ANGLES}
 
@@ -57,8 +63,10 @@ ANGLES_BY_NAME = {a.name: a for a in ANGLES}
 
 # Chat-template control tokens (ChatML and friends) must never reach the model from data.
 _SPECIAL_TOKEN_RE = re.compile(r"<\|[^|<>]{0,40}\|>|</?s>|\[/?INST\]|<<\/?SYS>>", re.IGNORECASE)
-# Our own data delimiters: product text must not be able to close the data block.
-_DELIMITER_RE = re.compile(r"(?:BEGIN|END)\s+PRODUCT\s+DATA|PRODUCT\s+DATA\s*:?", re.IGNORECASE)
+# Our own data delimiter (triple quotes): product text must not be able to close the data block.
+_DELIMITER_RE = re.compile(r'"{2,}|\'{3,}|`{3,}')
+# "RESPONSIVE FLEX: ..." labels make the small model shout and copy the label as a headline.
+_CAPS_LABEL_RE = re.compile(r"^([A-Z][A-Z0-9 &'/+-]{2,40}):")
 # Sentences that address the model instead of describing the product.
 _INJECTION_RE = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.!?\n]{0,40}"
@@ -83,8 +91,9 @@ def sanitize(text: str | None, limit: int) -> str:
         return ""
     t = clean_text(str(text))
     t = _SPECIAL_TOKEN_RE.sub(" ", t)
-    t = _DELIMITER_RE.sub(" ", t)
+    t = _DELIMITER_RE.sub('"', t)
     t = " ".join(t.split())
+    t = _CAPS_LABEL_RE.sub(lambda m: m.group(1).capitalize() + ":", t)
     if _INJECTION_RE.search(t):
         t = _SENTENCE_RE.sub(lambda m: _neutralise(m.group()), t)
         t = " ".join(t.split())
@@ -124,7 +133,7 @@ def product_data(product: ProductBrief) -> dict[str, object]:
     facts: list[str] = []
     seen: set[str] = set()
     for fact in product.facts:
-        clean = sanitize(fact, MAX_FACT)
+        clean = sanitize(fact, MAX_FACT).rstrip(" .;")
         key = clean.lower()
         if clean and key not in seen:
             seen.add(key)
@@ -146,42 +155,46 @@ def product_data(product: ProductBrief) -> dict[str, object]:
 
 # --- the channel -------------------------------------------------------------------------------
 
-_LABELS = {
-    "google_ads_headline": "Google Ads headline",
-    "google_ads_description": "Google Ads description",
-    "meta_primary_text": "Facebook ad text",
-    "amazon_title": "Amazon product title",
-    "amazon_bullet": "set of Amazon bullet points",
-    "product_description": "product description",
-    "email_subject": "email subject line",
-    "sms": "marketing SMS",
-    "seo_meta_description": "meta description for search results",
+_TASKS = {
+    "google_ads_headline": "a Google Ads headline",
+    "google_ads_description": "a Google Ads description",
+    "meta_primary_text": "a Facebook ad text",
+    "amazon_title": "an Amazon product title",
+    "amazon_bullet": "Amazon bullet points",
+    "product_description": "a product description",
+    "email_subject": "an email subject line",
+    "sms": "a marketing SMS",
+    "seo_meta_description": "a meta description for search results",
 }
 
 
-def channel_label(spec: ChannelSpec) -> str:
-    """A short noun phrase for the channel ("Google Ads headline")."""
-    return _LABELS.get(spec.name) or spec.name.replace("_", " ")
+def task_phrase(spec: ChannelSpec) -> str:
+    """What to write, as a noun phrase with its article ("a Google Ads headline")."""
+    known = _TASKS.get(spec.name)
+    if known:
+        return f"{spec.items} {known}" if spec.is_bullets else known
+    noun = spec.name.replace("_", " ")
+    if spec.is_bullets:
+        return f"{spec.items} {noun} items"
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
 def length_hint(spec: ChannelSpec) -> str:
-    """The length rule in words a small model can follow (chars are invisible to it)."""
+    """The length rule in words: a small model cannot count characters, but roughly counts words."""
     if spec.is_bullets:
-        limit = f", each under {spec.item_max_chars} characters" if spec.item_max_chars else ""
-        return f"exactly {spec.items} lines, one bullet point per line{limit}"
+        limit = f", each under {(spec.item_max_chars or 250) // 6} words" if spec.item_max_chars else ""
+        return f"one per line{limit}"
     if _is_prose(spec):
-        low = spec.min_words or 1
-        return f"{low} to {spec.max_words} words"
+        return f"{spec.min_words or 1} to {spec.max_words} words"
     if spec.max_chars:
-        top = max(2, spec.max_chars // 6)
-        if spec.min_chars:
-            low = max(3, spec.min_chars // 6)
-            return f"{spec.min_chars} to {spec.max_chars} characters (about {low} to {top} words)"
-        return f"at most {spec.max_chars} characters (about {min(3, top)} to {top} words)"
+        high = max(2, round(spec.max_chars / 6.2))
+        low = max(2, round((spec.min_chars or 0) / 6.2)) if spec.min_chars else max(2, round(high * 0.6))
+        return f"{low} to {high} words"
     return "short"
 
 
 def cta_hint(spec: ChannelSpec) -> str:
+    """The call-to-action policy in one sentence ("" when the channel leaves it open)."""
     examples = [e for e in spec.cta_examples[:2] if e]
     if spec.cta == "expected":
         return "End with a call to action" + (f" such as '{examples[0].rstrip('.!:')}'." if examples else ".")
@@ -193,6 +206,56 @@ def cta_hint(spec: ChannelSpec) -> str:
 # --- messages ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class WorkedExample:
+    """A made-up product and the copy we want for it, per channel (prompts/draft_examples.yaml)."""
+
+    product: ProductBrief
+    outputs: dict[str, str]
+
+    def output_for(self, spec: ChannelSpec) -> str:
+        """The copy for this channel, or for its shape when the channel is a custom one."""
+        if spec.name in self.outputs:
+            return self.outputs[spec.name].strip()
+        if spec.is_bullets:
+            lines = self.outputs["_bullets"].strip().split("\n")
+            return "\n".join(lines[: spec.items])
+        return self.outputs["_prose" if _is_prose(spec) else "_line"].strip()
+
+
+@lru_cache(maxsize=1)
+def worked_examples() -> tuple[WorkedExample, ...]:
+    """The few-shot examples, parsed once per process."""
+    data = yaml.safe_load(read("draft_examples.yaml"))
+    return tuple(
+        WorkedExample(ProductBrief(**item["product"]), {k: str(v) for k, v in item["outputs"].items()})
+        for item in data["examples"]
+    )
+
+
+def _user_turn(
+    product: ProductBrief,
+    spec: ChannelSpec,
+    exemplars: Sequence[str],
+    feedback: Sequence[str],
+    previous: str,
+    angle: Angle | None,
+) -> str:
+    return render(
+        "draft_user.j2",
+        task=task_phrase(spec),
+        length=length_hint(spec),
+        data=render("draft_data.j2", product=product_data(product)),
+        guidance=spec.guidance.strip(),
+        cta=cta_hint(spec),
+        voice="" if product.brand_voice.strip().lower() == DEFAULT_VOICE else sanitize(product.brand_voice, 80),
+        exemplars=list(exemplars),
+        feedback=list(feedback),
+        previous=previous,
+        angle=angle.instruction if angle else "",
+    )
+
+
 def build_messages(
     product: ProductBrief,
     spec: ChannelSpec,
@@ -201,31 +264,24 @@ def build_messages(
     previous: str | None = None,
     angle: Angle | str | None = None,
 ) -> list[Message]:
-    """The chat messages for one candidate (system + user). Training must render with this."""
+    """The chat messages for one candidate. Fine-tuning must render training prompts with this.
+
+    system rules -> worked examples (user turn + assistant copy each, the same for every product
+    of the channel) -> the real user turn. Everything before the real turn is a prefix shared by all
+    calls for the channel, so llama.cpp keeps it in its KV cache.
+    """
     if isinstance(angle, str):
         angle = ANGLES_BY_NAME.get(angle, Angle(angle, angle, 0.7))
-    label = channel_label(spec)
-    shots = [sanitize(e, MAX_EXEMPLAR) for e in list(exemplars)[:MAX_EXEMPLARS]]
-    notes = [sanitize(f, MAX_FEEDBACK_ITEM) for f in list(feedback)[:MAX_FEEDBACK]]
+    shots = [s for s in (sanitize(e, MAX_EXEMPLAR) for e in list(exemplars)[:MAX_EXEMPLARS]) if s]
+    notes = [n for n in (sanitize(f, MAX_FEEDBACK_ITEM) for f in list(feedback)[:MAX_FEEDBACK]) if n]
     prior = clean_text(previous or "", keep_newlines=True)
-    prior = _DELIMITER_RE.sub(" ", _SPECIAL_TOKEN_RE.sub(" ", prior))[:MAX_PREVIOUS].strip()
-    system = render("draft_system.j2", label=label)
-    user = render(
-        "draft_user.j2",
-        product=product_data(product),
-        label=label,
-        guidance=spec.guidance.strip(),
-        length=length_hint(spec),
-        cta=cta_hint(spec),
-        no_emoji=not spec.allow_emoji,
-        voice=sanitize(product.brand_voice, 80) or "friendly and clear",
-        exemplars=[s for s in shots if s],
-        feedback=[n for n in notes if n],
-        previous=prior,
-        angle=angle.instruction if angle else "",
-        bullets=spec.is_bullets,
-    )
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    prior = _DELIMITER_RE.sub('"', _SPECIAL_TOKEN_RE.sub(" ", prior))[:MAX_PREVIOUS].strip()
+    messages: list[Message] = [{"role": "system", "content": render("draft_system.j2")}]
+    for example in worked_examples():
+        messages.append({"role": "user", "content": _user_turn(example.product, spec, [], [], "", None)})
+        messages.append({"role": "assistant", "content": example.output_for(spec)})
+    messages.append({"role": "user", "content": _user_turn(product, spec, shots, notes, prior, angle)})
+    return messages
 
 
 # --- decoding constraints ----------------------------------------------------------------------
@@ -256,7 +312,9 @@ def grammar_for(spec: ChannelSpec) -> str:
         )
     if _is_prose(spec):
         low = max(2, spec.min_words or 2)
-        high = max(low, spec.max_words or 150)
+        # Leave headroom above max_words: forcing the last word at the exact limit makes the model
+        # glue words together; post-processing cuts long text back at a sentence boundary.
+        high = max(low, (spec.max_words or 150) + PROSE_HEADROOM_WORDS)
         return render(
             "grammar_prose.gbnf.j2",
             rep=f"{{{low - 2},{high - 2}}}",
@@ -299,7 +357,9 @@ __all__ = [
     "ANGLES_BY_NAME",
     "Angle",
     "build_messages",
-    "channel_label",
+    "WorkedExample",
+    "worked_examples",
+    "task_phrase",
     "grammar_for",
     "has_injection",
     "product_data",

@@ -27,6 +27,7 @@ from copyloop.agents.draft_prompt import (
     grammar_for,
     stop_sequences,
     token_budget,
+    worked_examples,
 )
 from copyloop.agents.llm import LLMBackend, Message
 from copyloop.errors import LLMOutputError
@@ -34,7 +35,7 @@ from copyloop.tools.channels import ChannelSpec
 from copyloop.tools.lexicons import TEMPLATE_ECHO_RE
 from copyloop.tools.postprocess import clean
 from copyloop.tools.schemas import Draft, ProductBrief
-from copyloop.tools.text import words
+from copyloop.tools.text import STOPWORDS, words
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ _ECHO_MARKERS = re.compile(
     re.IGNORECASE,
 )
 _VOWEL_RE = re.compile(r"[aeiouy]", re.IGNORECASE)
-_SCAFFOLD_N = 6
 
 
 class GarbageOutput(ValueError):
@@ -66,11 +66,22 @@ def _ngrams(text: str, n: int) -> set[tuple[str, ...]]:
     return {tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)}
 
 
-def garbage_reason(text: str, spec: ChannelSpec, scaffold: set[tuple[str, ...]] = frozenset()) -> str | None:  # type: ignore[assignment]
+def _phrases(text: str, n: int) -> set[tuple[str, ...]]:
+    """Distinctive n-grams of each line: at least two content words ("and who it is for" is
+    ordinary English, "one punchy headline of" is our instruction)."""
+    out: set[tuple[str, ...]] = set()
+    for line in text.split("\n"):
+        out |= {g for g in _ngrams(line, n) if sum(w not in STOPWORDS for w in g) >= 2}
+    return out
+
+
+def garbage_reason(
+    text: str, spec: ChannelSpec, scaffold: "_Scaffold | None" = None, product: ProductBrief | None = None
+) -> str | None:
     """Why cleaned ``text`` is not copy at all (None when it is usable).
 
     This is not quality judgement (the critics do that): only outputs no reviser can work from.
-    ``scaffold`` holds word n-grams of the prompt's instructions; copying one is an echo.
+    ``scaffold`` (built per channel and angle) detects copied instructions and worked examples.
     """
     toks = words(text)
     if not text.strip() or not toks:
@@ -87,8 +98,9 @@ def garbage_reason(text: str, spec: ChannelSpec, scaffold: set[tuple[str, ...]] 
             return "too short to be copy"
     if _ECHO_MARKERS.search(text) or TEMPLATE_ECHO_RE.search(text):
         return "echoed the prompt"
-    if scaffold and _ngrams(text, _SCAFFOLD_N) & scaffold:
-        return "echoed the instructions"
+    echo = scaffold.echo(text) if scaffold else None
+    if echo:
+        return echo
     lower = [t.lower() for t in toks]
     run = 1
     for a, b in zip(lower, lower[1:]):
@@ -96,22 +108,82 @@ def garbage_reason(text: str, spec: ChannelSpec, scaffold: set[tuple[str, ...]] 
         if run >= 4:
             return f"repeated token {a!r}"
     if len(lower) >= 12:
-        grams = Counter(zip(lower, lower[1:], lower[2:], lower[3:]))
-        top, count = grams.most_common(1)[0]
-        if count >= 3:
-            return f"loops on {' '.join(top)!r}"
+        # the product's name may recur; a model stuck in a loop repeats other phrases too
+        name = {w.lower() for w in words(product.title)} if product else set()
+        grams = Counter(g for g in zip(lower, lower[1:], lower[2:], lower[3:]) if not set(g) <= name)
+        if grams:
+            top, count = grams.most_common(1)[0]
+            if count >= 3:
+                return f"loops on {' '.join(top)!r}"
         if len(set(lower)) < 0.35 * len(lower):
             return "repetitive (few distinct words)"
     return None
 
 
-def _scaffold(spec: ChannelSpec, angle: Angle) -> set[tuple[str, ...]]:
-    """N-grams of the instruction text alone (a product with no data), to detect echoes."""
-    blank = ProductBrief(title="x")
-    grams: set[tuple[str, ...]] = set()
-    for m in build_messages(blank, spec, angle=angle):
-        grams |= _ngrams(m["content"], _SCAFFOLD_N)
-    return grams
+_SENTENCE_END_RE = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
+
+
+def close_sentence(text: str, spec: ChannelSpec) -> str:
+    """Prose cut off by the token budget ends mid-sentence: drop the unfinished sentence when
+    what remains still meets the channel's minimum length."""
+    if spec.is_bullets or not spec.min_words and not spec.multiline:
+        return text
+    body = text.rstrip()
+    if not body or body[-1] in ".!?":
+        return text
+    ends = list(_SENTENCE_END_RE.finditer(body))
+    if not ends:
+        return text
+    head = body[: ends[-1].end()]
+    return head if len(words(head)) >= (spec.min_words or 1) else text
+
+
+def _echo_n(spec: ChannelSpec) -> int:
+    """N-gram size for echo detection: short copy echoes short phrases."""
+    return 4 if spec.max_chars is not None and spec.max_chars <= 60 else 5
+
+
+@dataclass(frozen=True)
+class _Scaffold:
+    """What a candidate must not copy: the instructions, and the worked examples' copy."""
+
+    instructions: frozenset[tuple[str, ...]]
+    example_texts: frozenset[str]
+    example_grams: frozenset[tuple[str, ...]]
+    n: int
+
+    @classmethod
+    def of(cls, spec: ChannelSpec, angle: Angle) -> "_Scaffold":
+        n = _echo_n(spec)
+        messages = build_messages(ProductBrief(title="x"), spec, angle=angle)
+        text = messages[0]["content"] + "\n" + messages[-1]["content"]
+        allowed: set[tuple[str, ...]] = set()
+        for cta in spec.cta_examples:  # the CTA examples are meant to be reused
+            allowed |= _ngrams(cta, n) | _ngrams(cta, 5)
+        examples = [ex.output_for(spec) for ex in worked_examples()]
+        grams: set[tuple[str, ...]] = set()
+        for ex in examples:
+            grams |= _phrases(ex, 5)
+        return cls(
+            instructions=frozenset(_phrases(text, n) - allowed),
+            example_texts=frozenset(_norm(e) for e in examples),
+            example_grams=frozenset(grams - allowed),
+            n=n,
+        )
+
+    def echo(self, text: str) -> str | None:
+        if self.instructions and _ngrams(text, self.n) & self.instructions:
+            return "echoed the instructions"
+        if _norm(text) in self.example_texts:
+            return "copied the worked example"
+        mine = _phrases(text, 5)
+        if len(mine) >= 3 and len(mine & self.example_grams) >= 0.4 * len(mine):
+            return "copied the worked example"
+        return None
+
+
+def _norm(text: str) -> str:
+    return " ".join(w.lower() for w in words(text))
 
 
 @dataclass
@@ -128,7 +200,7 @@ class Drafter:
     use_grammar: bool = True
     attempts: int = 3
     angles: Sequence[Angle] = ANGLES
-    _scaffolds: dict[tuple[str, str], set[tuple[str, ...]]] = field(default_factory=dict, repr=False)
+    _scaffolds: dict[tuple[str, str], _Scaffold] = field(default_factory=dict, repr=False)
 
     def draft(
         self,
@@ -157,7 +229,7 @@ class Drafter:
             messages = build_messages(product, spec, exemplars, feedback, previous, angle)
             tries = _Tries()
             try:
-                text = self._candidate(messages, spec, angle, budget, seed + i, grammar, stop, tries)
+                text = self._candidate(messages, spec, angle, budget, seed + i, grammar, stop, tries, product)
             except RetryError as exc:
                 error = exc.last_attempt.exception()
                 assert isinstance(error, GarbageOutput)
@@ -190,6 +262,7 @@ class Drafter:
         grammar: str | None,
         stop: list[str],
         tries: "_Tries",
+        product: ProductBrief,
     ) -> str:
         scaffold = self._scaffold_for(spec, angle)
         for attempt in Retrying(
@@ -208,17 +281,17 @@ class Drafter:
                     grammar=grammar,
                     stop=stop,
                 )[0]
-                text = clean(raw, spec)
-                reason = garbage_reason(text, spec, scaffold)
+                text = close_sentence(clean(raw, spec), spec)
+                reason = garbage_reason(text, spec, scaffold, product)
                 if reason:
                     raise GarbageOutput(reason, raw)
                 return text
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
-    def _scaffold_for(self, spec: ChannelSpec, angle: Angle) -> set[tuple[str, ...]]:
+    def _scaffold_for(self, spec: ChannelSpec, angle: Angle) -> _Scaffold:
         key = (spec.name, angle.name)
         if key not in self._scaffolds:
-            self._scaffolds[key] = _scaffold(spec, angle)
+            self._scaffolds[key] = _Scaffold.of(spec, angle)
         return self._scaffolds[key]
 
 
@@ -227,4 +300,4 @@ class _Tries:
     count: int = 0
 
 
-__all__ = ["Drafter", "GarbageOutput", "RETRY_SEED_STRIDE", "build_messages", "garbage_reason"]
+__all__ = ["Drafter", "GarbageOutput", "RETRY_SEED_STRIDE", "build_messages", "close_sentence", "garbage_reason"]
