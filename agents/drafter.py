@@ -110,7 +110,9 @@ def garbage_reason(
     if len(lower) >= 12:
         # the product's name may recur; a model stuck in a loop repeats other phrases too
         name = {w.lower() for w in words(product.title)} if product else set()
-        grams = Counter(g for g in zip(lower, lower[1:], lower[2:], lower[3:]) if not set(g) <= name)
+        grams = Counter(
+            g for g in zip(lower, lower[1:], lower[2:], lower[3:]) if not {w for w in g if w not in STOPWORDS} <= name
+        )
         if grams:
             top, count = grams.most_common(1)[0]
             if count >= 3:
