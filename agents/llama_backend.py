@@ -156,6 +156,10 @@ class LlamaCppBackend:
             is_adapter = adapter is not None and "lora" in str(exc).lower()
             what = "LoRA adapter" if is_adapter else "Model"
             raise ModelLoadError(what, adapter if is_adapter else path, str(exc)) from exc
+        if adapter is not None and not self.llama._lora_adapter:
+            # llama-cpp-python compares the returned pointer with None, so a NULL adapter (a file
+            # that is not a GGUF LoRA for this model) would otherwise load silently without effect
+            raise ModelLoadError("LoRA adapter", adapter, "llama.cpp rejected the file (not a GGUF LoRA for this model?)")
         self.load_seconds = time.perf_counter() - started
 
         template = self.llama.metadata.get("tokenizer.chat_template")
