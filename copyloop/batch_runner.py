@@ -83,14 +83,33 @@ class PoolRunner:
         self.max_inflight = 2 * workers  # keeps every worker busy while the parent records results
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
+        """A live pool whose workers start: a new pool must answer a ping first, so a worker that
+        dies at start-up (bad environment, failing initializer) aborts the batch with a reason
+        instead of being blamed on the items it was handed."""
+        for _ in range(2):
+            if self._pool is not None:
+                return self._pool
+            pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_or_remember,
                 initargs=self._initargs,
             )
-        return self._pool
+            try:
+                # one ping per worker, submitted together, makes the pool start every process now
+                # (it would otherwise spawn lazily) so the models load in parallel, up front
+                pings = [pool.submit(_ping) for _ in range(self.workers)]
+                errors = [p.result() for p in pings]
+            except BrokenProcessPool:
+                pool.shutdown(wait=False, cancel_futures=True)
+                continue
+            init_error = next((e for e in errors if e), None)
+            if init_error is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise CopyloopError(init_error)
+            self._pool = pool
+            return pool
+        raise CopyloopError("batch worker processes die at start-up (see the messages above); nothing was marked failed")
 
     def _drop_pool(self) -> None:
         if self._pool is not None:
@@ -159,6 +178,11 @@ def _init_or_remember(settings: Settings, factory: str, threads: int) -> None:
         init_worker(settings, factory, threads)
     except Exception as exc:  # noqa: BLE001 - reported to the parent as a fatal outcome
         _INIT_ERROR = f"batch worker could not start: {type(exc).__name__}: {exc}"
+
+
+def _ping() -> str | None:
+    """First task of every pool: proves a worker started; returns its start-up error, if any."""
+    return _INIT_ERROR
 
 
 def _run_guarded(task: ItemTask) -> ItemOutcome:

@@ -102,20 +102,52 @@ def scripted_engine(settings: Settings) -> ScriptedEngine:
     return ScriptedEngine(settings)
 
 
+def broken_engine(settings: Settings) -> ScriptedEngine:
+    """A factory whose model file is missing (a configuration error: the batch must abort)."""
+    from copyloop.errors import ModelPathError
+
+    raise ModelPathError("LLM model file", "/nowhere/model.gguf")
+
+
+_SENTENCES = [
+    "Meet a {0} companion for {1} mornings.",
+    "It keeps things {2} and {3} without any fuss.",
+    "Friends notice the {4} look right away.",
+    "Every detail feels {5}, so daily use stays {6}.",
+    "Pack it, share it, or keep it close for {7} evenings.",
+    "The {8} finish pairs well with a {9} routine.",
+    "Owners describe it as {10} and {11}.",
+    "Small moments become {12} with it around.",
+]
+
+
 def _fake_reply(call: Any, index: int) -> str:
     """Channel-appropriate, claim-free copy that differs by prompt and seed."""
     prompt = "\n".join(m["content"] for m in call.messages)
     w = _words(f"{prompt}|{call.seed}|{index}", 24)
     time.sleep(float(os.environ.get("BATCH_TEST_SLEEP", "0")))
-    if "amazon_bullet" in prompt or "bullet" in prompt.lower():
-        return "\n".join(f"{w[i].capitalize()} and {w[i + 1]} design for {w[i + 2]} everyday use" for i in range(0, 15, 3))
-    body = " ".join(f"A {w[i]} and {w[i + 1]} pick that feels {w[i + 2]} every day." for i in range(0, 18, 3))
-    return body + " Shop now and enjoy it."
+    if "bullet" in prompt.lower():
+        return "\n".join(s.format(*w[i:], *w).rstrip(".") for i, s in enumerate(_SENTENCES[:5]))
+    return " ".join(s.format(*w) for s in _SENTENCES) + " Order yours today."
+
+
+class HashScorer:
+    """A stand-in conversion scorer: a stable score in [0.3, 0.9] per text."""
+
+    def score(self, texts: Sequence[str], channel: str | None = None) -> list[Any]:
+        from types import SimpleNamespace
+
+        return [
+            SimpleNamespace(score=0.3 + (int(hashlib.sha256(t.encode()).hexdigest()[:4], 16) % 600) / 1000,
+                            explanation="hash score", features={})
+            for t in texts
+        ]
 
 
 def fake_llm_engine(settings: Settings) -> Any:
+    """The real Engine and graph with a scripted FakeLLM, a hash scorer and no retrieval store."""
     from copyloop.agents.llm import FakeLLM
     from copyloop.engine import Engine
 
     _log("engines", "built")
-    return Engine(settings, llm=FakeLLM(default=_fake_reply), store=None)
+    return Engine(settings, llm=FakeLLM(default=_fake_reply), scorer=HashScorer(), store=None)

@@ -270,6 +270,17 @@ def test_a_worker_crash_fails_only_the_culprit(tmp_path: Path, log_dir: Path) ->
     assert (s.done, s.failed) == (3, 1)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_missing_model_aborts_the_batch_with_the_reason(tmp_path: Path, log_dir: Path, workers: int) -> None:
+    from copyloop.errors import CopyloopError
+
+    src = _catalog(tmp_path, _good_rows(2))
+    with pytest.raises(CopyloopError, match="does not exist: /nowhere/model.gguf"):
+        run(src, tmp_path / "out.jsonl", workers=workers, engine_factory="batch_engines:broken_engine")
+    with JobStore(tmp_path / "out.jsonl.jobs.sqlite") as store:
+        assert [j["job_id"] for j in store.jobs()] and sum(store.count(j["job_id"]) for j in store.jobs()) == 0
+
+
 def test_diversity_pass_redrafts_template_copy(tmp_path: Path, log_dir: Path) -> None:
     rows = [f"t{i},TEMPLATE Gadget {i},Toys,$5,Fun" for i in range(1, 5)] + _good_rows(2)
     src = _catalog(tmp_path, rows)

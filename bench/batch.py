@@ -1,0 +1,210 @@
+"""Batch benchmark: throughput, memory and quality of the refinement loop against a single pass.
+
+For each mode (``refine``: the full loop with the catalog-diversity pass; ``baseline``: one draft
+per item — max_iterations=1, candidates=1, no diversity pass; critics and scorer only report)
+and each worker count, a fresh ``rewrite_catalog`` runs in a child process on the first N
+products of the shared Amazon catalog. The parent samples the RSS of that child and all its
+worker processes every 0.2 s (peak of the sum = what the machine must hold), then measures every
+output with the same yardsticks: mean conversion score, pass rate, and the catalog's mean
+pairwise similarity / near-duplicates / most repeated phrases.
+
+    .venv/bin/python bench/batch.py --products 100 --workers 1,2          # the full benchmark
+    .venv/bin/python bench/batch.py --products 20 --workers 1,2           # a quicker look
+
+Figures go to stdout (and ``--json FILE``). Nothing here asserts timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "amazon_products" / "products.csv"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# ------------------------------------------------------------------------------ memory sampling
+def _tree_rss(root: int) -> int:
+    """Sum of RSS (bytes) of ``root`` and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read().decode("utf-8", "replace")
+            with open(f"/proc/{entry}/statm", "rb") as fh:
+                pages = int(fh.read().split()[1])
+        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError, ValueError):
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+        rss[int(entry)] = pages * PAGE
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(c for c, p in parents.items() if p == pid)
+    return total
+
+
+class PeakSampler(threading.Thread):
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every, self.peak, self._stop = pid, every, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _tree_rss(self.pid))
+            self._stop.wait(self.every)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self.join()
+        return self.peak
+
+
+# ------------------------------------------------------------------------------ one run (child)
+def run_one(args: argparse.Namespace) -> None:
+    from copyloop.batch import rewrite_catalog
+    from copyloop.settings import Settings
+
+    settings = Settings()
+    baseline = args.mode == "baseline"
+    if baseline:
+        settings = settings.model_copy(
+            update={"refine": settings.refine.model_copy(update={"max_iterations": 1, "candidates": 1})}
+        )
+    summary = rewrite_catalog(
+        args.source, args.channels.split(","), args.out, workers=args.workers, limit=args.products,
+        settings=settings, quiet=True, diversity=not baseline, seed=args.seed,
+    )
+    print(summary.model_dump_json())
+
+
+# ------------------------------------------------------------------------------ the benchmark
+def measure(source: Path, out: Path, mode: str, workers: int, products: int, channels: str, seed: int) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--one", "--mode", mode, "--workers", str(workers), "--products", str(products),
+           "--channels", channels, "--source", str(source), "--out", str(out), "--seed", str(seed)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    sampler = PeakSampler(proc.pid)
+    sampler.start()
+    stdout, _ = proc.communicate()
+    peak = sampler.stop()
+    wall = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{mode} with {workers} worker(s) failed with exit code {proc.returncode}")
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    return {"mode": mode, "workers": workers, "wall_seconds": round(wall, 1), "peak_rss_mb": round(peak / 2**20),
+            "summary": summary}
+
+
+def quality(out: Path, similarity_max: float) -> dict[str, Any]:
+    from copyloop.batch_output import read_output
+    from copyloop.catalog_diversity import CopyItem, analyse_catalog
+    from copyloop.tools.embeddings import load_embedder
+
+    rows = [r for r in read_output(out) if not r.error and r.text]
+    report = analyse_catalog([CopyItem(r.product_id, r.channel, r.text or "") for r in rows], load_embedder(),
+                             similarity_max).report
+    n = len(rows) or 1
+    return {
+        "items": len(rows),
+        "mean_score": round(sum(r.score or 0.0 for r in rows) / n, 4),
+        "pass_rate": round(sum(1 for r in rows if r.passed) / n, 4),
+        "mean_iterations": round(sum(r.iterations or 0 for r in rows) / n, 2),
+        "catalog_similarity": report.mean_similarity,
+        "near_duplicates": report.near_duplicates,
+        "top_phrases": [f"{p.phrase} x{p.texts}" for p in report.top_phrases[:5]],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--products", type=int, default=100)
+    ap.add_argument("--channels", default="product_description,amazon_bullet")
+    ap.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    ap.add_argument("--modes", default="refine,baseline")
+    ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--keep", type=Path, help="keep outputs in this folder (default: a temp folder)")
+    # child mode
+    ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--mode", default="refine", help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        args.workers = int(args.workers)
+        run_one(args)
+        return
+    if not args.source.is_file():
+        raise SystemExit(f"catalog not found: {args.source}")
+
+    from copyloop.settings import Settings
+
+    similarity_max = Settings().refine.similarity_max
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="copyloop-bench-batch-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    results = []
+    for mode in args.modes.split(","):
+        for workers in (int(w) for w in args.workers.split(",")):
+            out = folder / f"{mode}-w{workers}.jsonl"
+            for stale in folder.glob(f"{out.name}*"):
+                stale.unlink()
+            print(f"running {mode} with {workers} worker(s) on {args.products} products ...", file=sys.stderr, flush=True)
+            res = measure(args.source, out, mode, workers, args.products, args.channels, args.seed)
+            res["quality"] = quality(out, similarity_max)
+            s = res["summary"]
+            res["products_per_minute"] = round(s["products"] / res["wall_seconds"] * 60, 2) if res["wall_seconds"] else None
+            results.append(res)
+            _print_row(res)
+    _print_table(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+def _print_row(r: dict[str, Any]) -> None:
+    q = r["quality"]
+    print(f"{r['mode']:>8} w={r['workers']}: {r['products_per_minute']} products/min, peak RSS {r['peak_rss_mb']} MB, "
+          f"mean score {q['mean_score']}, pass rate {q['pass_rate']}, catalog similarity {q['catalog_similarity']}",
+          file=sys.stderr, flush=True)
+
+
+def _print_table(results: list[dict[str, Any]]) -> None:
+    head = f"{'mode':<9}{'workers':>8}{'products/min':>14}{'peak RSS MB':>13}{'mean score':>12}{'pass rate':>11}" \
+           f"{'iters':>7}{'catalog sim':>13}{'near-dups':>11}{'failed':>8}{'redrafted':>11}"
+    print(head)
+    for r in results:
+        q, s = r["quality"], r["summary"]
+        print(f"{r['mode']:<9}{r['workers']:>8}{r['products_per_minute']:>14}{r['peak_rss_mb']:>13}{q['mean_score']:>12}"
+              f"{q['pass_rate']:>11}{q['mean_iterations']:>7}{q['catalog_similarity']!s:>13}{q['near_duplicates']:>11}"
+              f"{s['failed']:>8}{s['redrafted']:>11}")
+    by = {(r["mode"], r["workers"]): r for r in results}
+    for w in sorted({r["workers"] for r in results}):
+        a, b = by.get(("refine", w)), by.get(("baseline", w))
+        if a and b and a["products_per_minute"] and b["products_per_minute"]:
+            print(f"workers={w}: refinement costs {b['products_per_minute'] / a['products_per_minute']:.1f}x the time of a "
+                  f"single pass; mean score {b['quality']['mean_score']} -> {a['quality']['mean_score']}, pass rate "
+                  f"{b['quality']['pass_rate']} -> {a['quality']['pass_rate']}, catalog similarity "
+                  f"{b['quality']['catalog_similarity']} -> {a['quality']['catalog_similarity']}")
+    for r in results:
+        print(f"{r['mode']} w={r['workers']} top phrases: {'; '.join(r['quality']['top_phrases'])}")
+
+
+if __name__ == "__main__":
+    main()
