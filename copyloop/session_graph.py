@@ -239,11 +239,44 @@ def _do_accept(state: SessionState, ctx: SessionContext, command: dict[str, Any]
     }
 
 
+def _trace_alternative(result: Any, taken: list[str], *, index: int, seed: int, checked: list[str]) -> dict[str, Any] | None:
+    """The best rule-passing candidate of a run's trace that is not already taken.
+
+    Different seeds often converge on the same winning draft; the losing candidates the loop
+    already judged (score and failed critics) are genuine alternatives, so variants use them
+    rather than returning fewer than asked.
+    """
+    pool = [c for it in result.trace for c in it.candidates if c.hard_pass and c.text and c.text not in taken]
+    if not pool:
+        return None
+    best = max(pool, key=lambda c: c.score)
+    soft = [{"critic": name, "score": 0.0, "passed": False, "hard": False, "message": "did not pass"} for name in best.failed]
+    return {
+        "index": index,
+        "text": best.text,
+        "channel": result.channel,
+        "score": float(best.score),
+        "passed": bool(best.score >= result.threshold),
+        "hard_pass": True,
+        "hard_failures": [],
+        "threshold": float(result.threshold),
+        "stop_reason": result.stop_reason,
+        "explanation": f"a candidate of the same run ({best.angle or 'alternative'} angle)",
+        "critiques": soft,
+        "passed_critics": [name for name in checked if name not in set(best.failed)],
+        "action": "variant",
+        "request": None,
+        "seed": seed,
+        "iterations": int(result.iterations),
+    }
+
+
 def _do_variants(state: SessionState, ctx: SessionContext, command: dict[str, Any]) -> dict[str, Any]:
     n = int(command["n"])
     channel = state["channel"]
     current = state["versions"][state["stack"][-1]]
     seed = _next_seed(state)
+    checked = critic_names(ctx.engine)
     texts = [current["text"]]
     new: list[dict[str, Any]] = []
     index = len(state["versions"])
@@ -252,11 +285,14 @@ def _do_variants(state: SessionState, ctx: SessionContext, command: dict[str, An
         if len(new) == n:
             break
         result = _refine(ctx, state, channel, seed + attempt, feedback=state.get("requests") or None, run_texts=list(texts))
-        if hard_failures(result) or result.text in texts:
+        if not hard_failures(result) and result.text not in texts:
+            version = version_from(result, index=index + len(new), action="variant", request=None, seed=seed + attempt, checked=checked)
+        else:
+            version = _trace_alternative(result, texts, index=index + len(new), seed=seed + attempt, checked=checked)
+        if version is None:
             continue
-        version = version_from(result, index=index + len(new), action="variant", request=None, seed=seed + attempt, checked=critic_names(ctx.engine))
         new.append(version)
-        texts.append(result.text)
+        texts.append(version["text"])
     return {
         "versions": new,
         "variants": [v["index"] for v in new],

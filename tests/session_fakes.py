@@ -46,9 +46,14 @@ _PLAYFUL = " Chop, swoosh, done: dinner prep just got a little more fun!"
 _CTA = " Order yours today and enjoy simpler cooking."
 
 
+def _task_prompt(call: FakeCall) -> str:
+    """The last user message: the actual task (earlier turns are the drafter's worked examples)."""
+    return [m["content"] for m in call.messages if m["role"] == "user"][-1]
+
+
 def _revision_notes(call: FakeCall) -> str:
     """The numbered notes after 'fix these points' / 'follow these notes' in the user prompt."""
-    prompt = "\n".join(m["content"] for m in call.messages if m["role"] == "user")
+    prompt = _task_prompt(call)
     for marker in ("fix these points:", "follow these notes:"):
         if marker in prompt:
             return prompt.split(marker, 1)[1].split("\nAngle:", 1)[0].lower()
@@ -67,8 +72,7 @@ _BULLETS = [
 def copy_writer(call: FakeCall, index: int) -> str:
     """Grounded copy that honours 'shorter' and 'playful' notes (bullets when bullets are asked for)."""
     notes = _revision_notes(call)
-    prompt = "\n".join(m["content"] for m in call.messages if m["role"] == "user")
-    if "Write one set of Amazon bullet points" in prompt:
+    if "Amazon bullet points" in _task_prompt(call).split("\n", 1)[0]:
         shift = (call.seed + index) % len(_BULLETS)
         return "\n".join(_BULLETS[shift:] + _BULLETS[:shift])
     opener = _OPENERS[(call.seed + index) % len(_OPENERS)]
