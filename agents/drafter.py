@@ -90,8 +90,9 @@ def garbage_reason(
     visible = sum(not ch.isspace() for ch in text)
     if letters < 3 or letters < 0.6 * visible:
         return "not language (too few letters)"
-    alpha = [t for t in toks if t.isalpha()]
-    if alpha and sum(bool(_VOWEL_RE.search(t)) for t in alpha) < 0.7 * len(alpha):
+    # acronyms (TCG, USB, LED) and short words need no vowel; keyboard mash does
+    alpha = [t for t in toks if t.isalpha() and len(t) > 3 and not t.isupper()]
+    if len(alpha) >= 3 and sum(bool(_VOWEL_RE.search(t)) for t in alpha) < 0.7 * len(alpha):
         return "not language (unpronounceable words)"
     if not spec.max_chars or spec.max_chars >= 60:
         if len(toks) < 3:

@@ -242,6 +242,7 @@ def test_garbage_reasons(text: str, reason: str) -> None:
 def test_real_copy_is_not_garbage(product: ProductBrief) -> None:
     assert garbage_reason(GOOD_DESCRIPTION, DESCRIPTION, product=product) is None
     assert garbage_reason(GOOD_HEADLINE, HEADLINE) is None
+    assert garbage_reason("Pokemon TCG: Sun & Moon", HEADLINE) is None  # acronyms have no vowels
     # the product's name may recur without counting as a loop
     named = (
         "The CoreFlex Bamboo Longboard carves smoothly. Riders love the CoreFlex Bamboo Longboard on hills. "

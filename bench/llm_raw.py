@@ -1,0 +1,141 @@
+"""Raw llama-cpp generation speed on the drafter's own prompts.
+
+    .venv/bin/python bench/llm_raw.py [--n 5] [--channels product_description,google_ads_headline]
+
+Prints model load time, prompt tokens (and how many the KV cache reused), generated tokens and
+tokens/s, with and without the channel grammar, calling ``Llama.create_completion`` directly on
+the exact prompt text the drafter sends. ``raw_generate`` is the helper bench/refine.py imports to
+replay the loop's prompts and compare "tokens/s inside the loop" with raw llama-cpp in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "amazon_products" / "products.csv"
+
+
+def raw_generate(
+    backend: Any,
+    messages: Sequence[dict[str, str]],
+    *,
+    max_tokens: int = 200,
+    temperature: float = 0.7,
+    seed: int = 0,
+    grammar: str | None = None,
+    stop: Sequence[str] | None = None,
+    **_: Any,
+) -> tuple[int, float]:
+    """One completion straight from ``backend.llama`` (a ``LlamaCppBackend``): same prompt text,
+    sampling arguments, grammar and stops as ``backend.generate``, without any of its bookkeeping.
+    Returns (completion tokens, seconds inside ``create_completion``)."""
+    import llama_cpp
+
+    from copyloop.agents.llama_backend import TEMPLATE_STOPS
+
+    prompt = backend.format_prompt(messages)
+    compiled = llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
+    started = time.perf_counter()
+    result: Any = backend.llama.create_completion(
+        prompt,
+        max_tokens=max_tokens,
+        temperature=max(0.0, float(temperature)),
+        repeat_penalty=backend.repeat_penalty,
+        seed=int(seed) & 0xFFFFFFFF,
+        stop=list(dict.fromkeys([*TEMPLATE_STOPS, *(stop or ())])),
+        grammar=compiled,
+    )
+    seconds = time.perf_counter() - started
+    return int(result["usage"]["completion_tokens"]), seconds
+
+
+def drafter_calls(products: list[Any], channels: list[str], candidates: int) -> list[dict[str, Any]]:
+    """The generate() arguments the drafter would use for each product, channel and candidate."""
+    from copyloop.agents.draft_prompt import ANGLES, build_messages, grammar_for, stop_sequences, token_budget
+    from copyloop.tools.channels import ChannelRegistry
+
+    registry = ChannelRegistry()
+    calls = []
+    for product in products:
+        for channel in channels:
+            spec = registry.get(channel)
+            for i in range(candidates):
+                angle = ANGLES[i % len(ANGLES)]
+                calls.append(
+                    {
+                        "channel": channel,
+                        "messages": build_messages(product, spec, angle=angle),
+                        "max_tokens": token_budget(spec),
+                        "temperature": angle.temperature,
+                        "seed": i,
+                        "grammar": grammar_for(spec),
+                        "stop": stop_sequences(spec),
+                    }
+                )
+    return calls
+
+
+def load_products(path: Path, n: int) -> list[Any]:
+    from copyloop.tools.catalog import read_catalog
+
+    out = []
+    for row in read_catalog(path):
+        if row.product is not None:
+            out.append(row.product)
+        if len(out) >= n:
+            break
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=5, help="products")
+    ap.add_argument("--candidates", type=int, default=2)
+    ap.add_argument("--channels", default="product_description,google_ads_headline")
+    ap.add_argument("--csv", type=Path, default=DEFAULT_CSV)
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args(argv)
+
+    from copyloop.agents.llama_backend import LlamaCppBackend
+
+    started = time.perf_counter()
+    backend = LlamaCppBackend(lora_path="none", n_threads=args.threads)
+    load = time.perf_counter() - started
+    print(f"model: {backend.model_path.name}  threads: {backend.n_threads}  load: {load:.2f} s (llama only {backend.load_seconds:.2f} s)")
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine: figures vary with it)")
+
+    calls = drafter_calls(load_products(args.csv, args.n), args.channels.split(","), args.candidates)
+    for channel in args.channels.split(","):
+        mine = [c for c in calls if c["channel"] == channel]
+        for label, use_grammar in (("grammar", True), ("no grammar", False)):
+            prompt = reused = tokens = 0
+            seconds = 0.0
+            for c in mine:
+                ids = backend.llama.tokenize(backend.format_prompt(c["messages"]).encode("utf-8"), add_bos=False, special=True)
+                prompt += len(ids)
+                reused += min(backend.llama.longest_token_prefix(backend.llama._input_ids.tolist(), ids), len(ids) - 1)
+                kw = {k: v for k, v in c.items() if k not in ("channel", "messages")}
+                if not use_grammar:
+                    kw["grammar"] = None
+                got, secs = raw_generate(backend, c["messages"], **kw)
+                tokens += got
+                seconds += secs
+            print(
+                f"{channel:22s} {label:10s} calls {len(mine):3d}  prompt tokens {prompt:6d} (KV reused {100 * reused / max(prompt, 1):.0f}%)"
+                f"  generated {tokens:5d} in {seconds:6.1f} s = {tokens / seconds if seconds else 0:5.1f} tokens/s"
+            )
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {rss:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
