@@ -36,7 +36,7 @@ def resolve_gguf(model_path: Path | None = None) -> Path:
     return path
 
 
-def load_base_model(model_path: Path | None = None, *, threads: int = 2) -> BaseModel:
+def load_base_model(model_path: Path | None = None, *, threads: int = 1) -> BaseModel:
     """De-quantise the GGUF into a float32 transformers model (CPU, ``threads`` threads)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -91,8 +91,8 @@ def register(app: typer.Typer) -> None:
 
             import importlib.util
 
-            for package in ("peft", "trl", "gguf", "datasets"):
-                if importlib.util.find_spec(package) is None:  # found, not imported: trl alone takes seconds
+            for package in ("peft", "gguf", "accelerate"):
+                if importlib.util.find_spec(package) is None:  # found, not imported: importing peft takes seconds
                     raise DependencyError(package, f"copyloop finetune needs {package}: pip install 'copyloop[train]'")
             from copyloop.training.finetune import FinetuneConfig, run_finetune
             from copyloop.training.lora_train import LoraTrainConfig
