@@ -211,7 +211,8 @@ def finish(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
         return update | {"result": result}
 
     critiques = chosen.open_critiques
-    recheck = _final_check(chosen.draft.text, state, runtime)
+    # Re-check only what the critics let through; a known hard failure needs no second opinion.
+    recheck = _final_check(chosen.draft.text, state, runtime) if chosen.hard_pass else []
     if recheck:
         # The critics let through what the validators reject: trust the validators.
         critiques = [*recheck, *critiques]

@@ -18,6 +18,11 @@ from copyloop.graph.state import Judged
 SCORE_WEIGHT = 0.8
 """Share of the conversion score in the ranking blend (the rest is the soft critics' mean)."""
 
+SCORE_FEEDBACK = "Make it more appealing to shoppers: open with the most useful benefit from the facts, in plain words."
+"""What the reviser is told when only the conversion score is short. Plain words, no numbers
+and no scorer jargon: a 135M model copies what it reads, and the scorer's own explanation
+("+ a number, - wording like past losers") ended up verbatim in headlines."""
+
 MAX_FEEDBACK = 5
 """At most this many instructions go to the reviser: a 135M model follows a few, not ten."""
 
@@ -56,7 +61,8 @@ def better_least_bad(current: Judged | None, challengers: Iterable[Judged]) -> J
 
 def feedback_for(j: Judged, threshold: float, human: list[str] | None = None) -> list[str]:
     """Instructions for revising ``j``: failed hard critiques first, then the human's requests,
-    then the weakest failed soft critiques, then (if still below threshold) the scorer's reason.
+    then the weakest failed soft critiques, then (if still below threshold) a plain request to
+    make it more appealing (``SCORE_FEEDBACK``).
 
     Hard failures are never dropped by the cap; soft items fill what room is left.
     """
@@ -64,10 +70,7 @@ def feedback_for(j: Judged, threshold: float, human: list[str] | None = None) ->
     soft_failed = sorted((c for c in j.critiques if not c.hard and not c.passed), key=lambda c: c.score)
     soft = [c.message for c in soft_failed if c.message]
     if j.score < threshold:
-        reason = f" ({j.explanation})" if j.explanation else ""
-        soft.append(
-            f"Make it more persuasive for shoppers: conversion score {j.score:.2f} is below {threshold:.2f}{reason}."
-        )
+        soft.append(SCORE_FEEDBACK)
     out: list[str] = []
     for msg in [*hard, *(human or [])]:
         if msg not in out:

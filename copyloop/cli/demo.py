@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
         channels: str = typer.Option(DEMO_CHANNELS, "--channels", "-c", help="comma-separated channels"),
-        limit: Optional[int] = typer.Option(3, "--limit", "-n", min=1, help="how many sample products (default 3; --all for every one)"),
+        limit: Optional[int] = typer.Option(2, "--limit", "-n", min=1, help="how many sample products (default 2; --all for every one)"),
         all_products: bool = typer.Option(False, "--all", help="refine every bundled sample product"),
         seed: int = typer.Option(0, "--seed", help="seed; the same seed gives the same copy"),
         trace: bool = typer.Option(False, "--trace", help="show every round's candidates"),
@@ -41,10 +41,12 @@ def register(app: typer.Typer) -> None:
         with surface_errors():
             import time
 
+            from rich import box
             from rich.console import Console
             from rich.table import Table
+            from rich.text import Text
 
-            from copyloop.cli._refine_view import print_result, verdict
+            from copyloop.cli._refine_view import print_result
             from copyloop.engine_factory import load_engine_factory
             from copyloop.errors import InputError
             from copyloop.settings import Settings
@@ -79,23 +81,32 @@ def register(app: typer.Typer) -> None:
                     rows.append((product, result, seconds))
             total = time.perf_counter() - run_started
 
-            table = Table(title="copyloop demo", expand=True)
-            for col, kw in [
-                ("product", {"ratio": 2}), ("channel", {}), ("verdict", {}), ("first", {"justify": "right"}),
-                ("final", {"justify": "right"}), ("stop reason", {}), ("rounds", {"justify": "right"}),
-                ("seconds", {"justify": "right"}),
-            ]:
-                table.add_column(col, **kw)
+            table = Table(title="copyloop demo", box=box.SIMPLE_HEAD, pad_edge=False)
+            table.add_column("product / channel", no_wrap=True, overflow="ellipsis")
+            table.add_column("ok", no_wrap=True)
+            table.add_column("1st → end", no_wrap=True)
+            table.add_column("stop", no_wrap=True)
+            table.add_column("rounds", justify="right", no_wrap=True)
+            table.add_column("s", justify="right", no_wrap=True)
+            last_id = None
             for product, result, seconds in rows:
-                first = f"{result.first_draft_score:.2f}" if result.first_draft_score is not None else "-"
+                pid = product.id or product.title
+                if pid != last_id:
+                    table.add_row(Text(pid, style="bold"))
+                    last_id = pid
+                first = f"{result.first_draft_score:.2f}" if result.first_draft_score is not None else "  - "
                 table.add_row(
-                    product.title[:40], result.channel, verdict(result), first, f"{result.score:.2f}",
-                    result.stop_reason, str(result.iterations), f"{seconds:.1f}",
+                    f"  {result.channel}",
+                    Text("yes", style="green") if result.passed else Text("no", style="red"),
+                    f"{first} → {result.score:.2f}", result.stop_reason, str(result.iterations), f"{seconds:.0f}",
                 )
             console.print(table)
             passed = sum(r.passed for _, r, _ in rows)
             stats = engine.stats
+            firsts = [r.first_draft_score for _, r, _ in rows if r.first_draft_score is not None]
+            finals = [r.score for _, r, _ in rows]
             console.print(
+                f"mean score: first draft {sum(firsts) / max(1, len(firsts)):.2f} -> returned {sum(finals) / len(finals):.2f} · "
                 f"{passed}/{len(rows)} passed · {total:.1f} s for {len(rows)} refinements · "
                 f"LLM {stats.tokens_per_second:.0f} tokens/s · {100 * stats.outside_llm_share:.0f}% of the time outside the LLM"
             )

@@ -110,7 +110,8 @@ def test_feedback_lists_hard_failures_first_then_human_then_soft() -> None:
     assert fb[0] == "Remove the unsupported claim '5 years'"
     assert fb[1] == "make it shorter"
     assert fb[2] == "Sound warmer"
-    assert "below 0.60" in fb[3]
+    assert fb[3] == ranking.SCORE_FEEDBACK
+    assert not any(ch.isdigit() for ch in fb[3])  # the small model copies numbers it reads
 
 
 def test_feedback_never_drops_hard_failures() -> None:
@@ -123,4 +124,4 @@ def test_feedback_never_drops_hard_failures() -> None:
 @pytest.mark.parametrize("score,expect_scorer_hint", [(0.9, False), (0.2, True)])
 def test_feedback_mentions_score_only_below_threshold(score: float, expect_scorer_hint: bool) -> None:
     fb = ranking.feedback_for(judged("t", score), 0.5)
-    assert any("conversion score" in f for f in fb) is expect_scorer_hint
+    assert (ranking.SCORE_FEEDBACK in fb) is expect_scorer_hint

@@ -109,4 +109,5 @@ def test_demo_refines_bundled_products_for_two_channels(runner: CliRunner) -> No
     assert res.exit_code == 0, res.output
     assert "copyloop demo" in res.stdout
     assert "product_description" in res.stdout and "google_ads_headline" in res.stdout
-    assert "1 refinements" not in res.stdout and "2 refinements" in res.stdout
+    assert "demo-puzzle-1000" in res.stdout  # the first bundled product
+    assert "2/2 passed" in res.stdout and "first draft" in res.stdout
