@@ -33,7 +33,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -574,17 +574,6 @@ def _check_channels(channels: Sequence[str] | str, settings: Settings) -> list[s
     return names
 
 
-def read_summary_rows(rows: Iterable[OutputRow]) -> dict[str, float]:
-    """Mean score and pass rate of output rows (used by the benchmark on saved outputs)."""
-    finished = [r for r in rows if not r.error]
-    if not finished:
-        return {"mean_score": float("nan"), "pass_rate": float("nan")}
-    return {
-        "mean_score": sum(r.score or 0.0 for r in finished) / len(finished),
-        "pass_rate": sum(1 for r in finished if r.passed) / len(finished),
-    }
-
-
 __all__ = [
     "BatchSummary",
     "Plan",
@@ -592,7 +581,6 @@ __all__ = [
     "item_seed",
     "job_fingerprint",
     "plan_catalog",
-    "read_summary_rows",
     "rewrite_catalog",
     "worker_threads",
 ]

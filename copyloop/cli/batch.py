@@ -1,8 +1,9 @@
 """``copyloop batch``: rewrite a catalog for several channels (resumable, parallel).
 
 Exit codes: 0 — every item finished and no input row was rejected; 1 — the batch ran but some
-item failed or some input row was rejected (see OUT.errors.jsonl); 2 — the command could not run
-(missing or empty input, unknown channel or column, bad option).
+item failed or some input row was rejected (see OUT.errors.jsonl; a dry run also exits 1 when it
+finds rejected rows); 2 — the command could not run (missing or empty input, unknown channel or
+column, bad option, missing model); 130 — interrupted (finished items are kept; re-run to resume).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any, Optional
 
 import typer
 
-from copyloop.cli._common import setup_logging, surface_errors
+from copyloop.cli._common import err_console, setup_logging, surface_errors
 
 
 def _parse_columns(values: list[str] | None) -> dict[str, str] | None:
@@ -64,11 +65,15 @@ def register(app: typer.Typer) -> None:
             }
             if refine_update:
                 settings = settings.model_copy(update={"refine": settings.refine.model_copy(update=refine_update)})
-            summary = rewrite_catalog(
-                input, channels.split(","), out, workers=workers, limit=limit, dry_run=dry_run,
-                settings=settings, columns=_parse_columns(column), quiet=quiet, seed=seed,
-                diversity=diversity, engine_factory=engine_factory, snapshot_seconds=snapshot_seconds,
-            )
+            try:
+                summary = rewrite_catalog(
+                    input, channels.split(","), out, workers=workers, limit=limit, dry_run=dry_run,
+                    settings=settings, columns=_parse_columns(column), quiet=quiet, seed=seed,
+                    diversity=diversity, engine_factory=engine_factory, snapshot_seconds=snapshot_seconds,
+                )
+            except KeyboardInterrupt:
+                err_console.print("interrupted: finished items are saved; run the same command again to resume")
+                raise typer.Exit(code=130) from None
             if as_json:
                 typer.echo(summary.model_dump_json(indent=2))
             else:
