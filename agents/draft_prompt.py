@@ -36,7 +36,7 @@ MAX_EXEMPLAR = 260
 MAX_FEEDBACK = 6
 MAX_FEEDBACK_ITEM = 220
 MAX_PREVIOUS = 1200
-PROSE_HEADROOM_WORDS = 40
+PROSE_HEADROOM_WORDS = 20
 DEFAULT_VOICE = "friendly and clear"  # ProductBrief's default: not worth prompt tokens
 
 

@@ -35,7 +35,7 @@ from copyloop.tools.channels import ChannelSpec
 from copyloop.tools.lexicons import TEMPLATE_ECHO_RE
 from copyloop.tools.postprocess import clean
 from copyloop.tools.schemas import Draft, ProductBrief
-from copyloop.tools.text import STOPWORDS, words
+from copyloop.tools.text import STOPWORDS, sentences, words
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,27 @@ def garbage_reason(
         if len(set(lower)) < 0.35 * len(lower):
             return "repetitive (few distinct words)"
     return None
+
+
+def drop_repeats(text: str, spec: ChannelSpec, scaffold: "_Scaffold | None" = None) -> str:
+    """Repair instead of reject: drop sentences that repeat an earlier one word for word or that
+    echo the instructions, keeping paragraphs. A small model at low temperature often writes a
+    good paragraph and then loops on it; the first paragraph is worth keeping."""
+    if spec.is_bullets or len(sentences(text)) < 2:
+        return text
+    seen: set[str] = set()
+    paragraphs: list[str] = []
+    for para in re.split(r"\n\s*\n", text):
+        kept: list[str] = []
+        for sentence in sentences(para):
+            key = _norm(sentence)
+            if not key or key in seen or (scaffold is not None and scaffold.echo(sentence) == "echoed the instructions"):
+                continue
+            seen.add(key)
+            kept.append(sentence)
+        if kept:
+            paragraphs.append(" ".join(kept))
+    return "\n\n".join(paragraphs) if spec.multiline else " ".join(paragraphs)
 
 
 _SENTENCE_END_RE = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
@@ -284,9 +305,14 @@ class Drafter:
                     grammar=grammar,
                     stop=stop,
                 )[0]
-                text = close_sentence(clean(raw, spec), spec)
+                text = clean(raw, spec)
+                repaired = drop_repeats(text, spec, scaffold)
+                if repaired != text:
+                    text = clean(repaired, spec)
+                text = close_sentence(text, spec)
                 reason = garbage_reason(text, spec, scaffold, product)
                 if reason:
+                    log.debug("attempt %d (seed %d) for %s rejected: %s", k + 1, seed + RETRY_SEED_STRIDE * k, spec.name, reason)
                     raise GarbageOutput(reason, raw)
                 return text
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
@@ -303,4 +329,12 @@ class _Tries:
     count: int = 0
 
 
-__all__ = ["Drafter", "GarbageOutput", "RETRY_SEED_STRIDE", "build_messages", "close_sentence", "garbage_reason"]
+__all__ = [
+    "Drafter",
+    "GarbageOutput",
+    "RETRY_SEED_STRIDE",
+    "build_messages",
+    "close_sentence",
+    "drop_repeats",
+    "garbage_reason",
+]

@@ -292,3 +292,11 @@ def test_grammar_bounds_follow_the_spec() -> None:
     prose = grammar_for(DESCRIPTION)
     assert "(sep word){48," in prose and "[.!?]" in prose
     assert "!" not in grammar_for(HEADLINE).split("rest ::=")[1]  # headlines allow no exclamation mark
+
+
+def test_a_looping_description_is_repaired_not_retried(product: ProductBrief) -> None:
+    looped = "\n\n".join([GOOD_DESCRIPTION] * 3) + "\n\nLead with the most concrete feature in the data."
+    llm = FakeLLM().enqueue(looped)
+    [draft] = Drafter(llm).draft(product, DESCRIPTION, n=1, seed=0)
+    assert draft.text == GOOD_DESCRIPTION
+    assert len(llm.history) == 1
