@@ -117,8 +117,9 @@ class ConversionScorer:
         return self.artifact.description
 
     # scoring --------------------------------------------------------------------------------
-    def _parts(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """Utility parts per text: embedding, each feature, terms (all in uncalibrated logit units)."""
+    def parts(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Utility parts per text, in uncalibrated logit units: ``embedding`` (n,), ``features``
+        (n, n_features), ``terms`` (n,), plus the ``raw`` feature values and the sparse ``tfidf`` rows."""
         raw = feature_matrix(texts)
         z = (np.clip(raw, self._clip_lo, self._clip_hi) - self._mean) / self._scale
         unique = list(dict.fromkeys(texts))
@@ -139,7 +140,7 @@ class ConversionScorer:
         texts = _check(texts)
         if not texts:
             return np.zeros(0)
-        p = self._parts(texts)
+        p = self.parts(texts)
         return p["embedding"] + p["features"].sum(axis=1) + p["terms"]
 
     def win_probability(self, a: str, b: str) -> float:
@@ -154,27 +155,30 @@ class ConversionScorer:
         out: list[ScoredText | None] = [None] * len(texts)
         if live:
             live_texts = [texts[k] for k in live]
-            p = self._parts(live_texts)
+            p = self.parts(live_texts)
             utility = p["embedding"] + p["features"].sum(axis=1) + p["terms"]
-            ref = self._reference.get(channel or "*", self._reference["*"])
+            key = channel if channel in self._reference else "*"
+            ref = self._reference[key]
             win = _sigmoid(self._slope * (utility[:, None] - ref[None, :])).mean(axis=1)
             for n, k in enumerate(live):
-                out[k] = self._scored(n, live_texts[n], p, float(utility[n]), float(win[n]))
+                out[k] = self._scored(n, p, float(utility[n]), float(win[n]), key)
         for k, t in enumerate(texts):
             if out[k] is None:
                 out[k] = ScoredText(score=0.0, explanation="empty text", features={})
         return [o for o in out if o is not None]
 
     # explanation ----------------------------------------------------------------------------
-    def _scored(self, n: int, text: str, p: dict[str, np.ndarray], utility: float, win: float) -> ScoredText:
+    def _scored(self, n: int, p: dict[str, np.ndarray], utility: float, win: float, key: str) -> ScoredText:
+        """Explain relative to the typical text of the reference (channel) the score compares with."""
         raw = p["raw"][n]
+        base = self.artifact.baselines[key]
         feats: dict[str, float] = {name: round(float(v), 4) for name, v in zip(FEATURE_NAMES, raw)}
-        e_eff = float(p["embedding"][n]) - self.artifact.embedding.mean_contribution
-        t_eff = float(p["terms"][n]) - (self.artifact.terms.mean_contribution if self.artifact.terms else 0.0)
+        e_eff = float(p["embedding"][n]) - base.embedding
+        t_eff = float(p["terms"][n]) - base.terms
         feats.update(utility=round(utility, 4), wording_effect=round(e_eff, 4), terms_effect=round(t_eff, 4))
         items: list[tuple[float, str]] = []
-        for name, v, c in zip(FEATURE_NAMES, raw, p["features"][n]):
-            items.append((self._slope * float(c), describe(name, float(v))))
+        for name, v, c, b in zip(FEATURE_NAMES, raw, p["features"][n], base.features):
+            items.append((self._slope * (float(c) - b), describe(name, float(v))))
         items.append((self._slope * e_eff, "wording like past winners" if e_eff > 0 else "wording like past losers"))
         if self._w_t is not None and t_eff != 0.0:
             items.append((self._slope * t_eff, self._term_phrase(p["tfidf"], n, t_eff)))
@@ -187,6 +191,8 @@ class ConversionScorer:
         n_words = math.expm1(raw[FEATURE_NAMES.index("log_words")])
         if n_words > self._max_words:
             text_out += f" (longer than the texts the model learned from, ≤{int(self._max_words)} words: treat as a rough guide)"
+        if key != "*":
+            text_out += f" [vs typical {key} copy]"
         return ScoredText(score=float(np.clip(win, 0.0, 1.0)), explanation=text_out, features=feats)
 
     def _term_phrase(self, tfidf: object, n: int, t_eff: float) -> str:

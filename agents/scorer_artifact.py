@@ -38,7 +38,6 @@ class EmbeddingBlock(BaseModel):
     dim: int
     scale: float
     weights: list[float]
-    mean_contribution: float = Field(description="average contribution over the training texts (explanation baseline)")
 
 
 class TermBlock(BaseModel):
@@ -49,13 +48,20 @@ class TermBlock(BaseModel):
     vocabulary: list[str]
     idf: list[float]
     weights: list[float]
-    mean_contribution: float
 
     @model_validator(mode="after")
     def _aligned(self) -> "TermBlock":
         if not (len(self.vocabulary) == len(self.idf) == len(self.weights)):
             raise ValueError("vocabulary, idf and weights must have the same length")
         return self
+
+
+class Baseline(BaseModel):
+    """Average utility parts of a channel's typical texts: explanations say what differs from these."""
+
+    features: list[float]
+    embedding: float
+    terms: float
 
 
 class Calibration(BaseModel):
@@ -80,8 +86,10 @@ class ScorerArtifact(BaseModel):
     terms: TermBlock | None = None
     calibration: Calibration
     reference: dict[str, list[float]] = Field(
-        description="utility quantiles of the training texts, overall ('*') and per channel: the 'typical competitors'"
+        description="utility quantiles of the typical competitors: the training texts ('*'), per channel of the "
+        "training log, and per product channel from real seller copy when the trainer was given some"
     )
+    baselines: dict[str, Baseline] = Field(description="average utility parts per reference key (same keys as reference)")
 
     @model_validator(mode="after")
     def _consistent(self) -> "ScorerArtifact":
@@ -92,6 +100,10 @@ class ScorerArtifact(BaseModel):
             raise ValueError("embedding weights do not match embedding.dim")
         if "*" not in self.reference or not self.reference["*"]:
             raise ValueError("reference must contain a non-empty '*' entry")
+        if set(self.baselines) != set(self.reference):
+            raise ValueError("baselines and reference must have the same keys")
+        if any(len(b.features) != len(f.names) for b in self.baselines.values()):
+            raise ValueError("baseline feature arrays must match the feature names")
         return self
 
 
@@ -132,6 +144,7 @@ def load_artifact(path: str | Path | None = None) -> ScorerArtifact:
 
 
 __all__ = [
+    "Baseline",
     "Calibration",
     "DEFAULT_ARTIFACT",
     "EmbeddingBlock",

@@ -80,7 +80,7 @@ def _length_phrase(v: float) -> str:
         return f"medium length ({n} words)"
     if n <= 30:
         return f"long ({n} words)"
-    return f"very long ({n}+ words)"
+    return f"very long ({n} words)"
 
 
 def _sentiment_phrase(v: float) -> str:

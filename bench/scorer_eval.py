@@ -48,25 +48,11 @@ def _embedding_lr(emb_train: np.ndarray, pairs_train, emb_test: np.ndarray) -> n
     return emb_test @ lr.coef_[0]
 
 
-def _product_texts(amazon_csv: Path, limit: int = 300) -> dict[str, list[str]]:
-    """Real seller copy: single bullets and 50–150-word descriptions made of consecutive bullets."""
-    import csv
+def _product_texts(amazon_csv: Path) -> dict[str, list[str]]:
+    """Real seller copy the bundled model did not use as its reference (the texts after those)."""
+    from copyloop.training.reference_copy import REFERENCE_PER_CHANNEL, amazon_reference_texts
 
-    bullets: list[str] = []
-    descriptions: list[str] = []
-    with amazon_csv.open(encoding="utf-8", newline="") as fh:
-        for rec in csv.DictReader(fh):
-            parts = [" ".join(p.split()) for p in (rec.get("about_product") or "").split(" | ")]
-            parts = [p for p in parts if p and not p.lower().startswith("make sure this fits")]
-            bullets += [p for p in parts if 5 <= len(p.split()) <= 60][:2]
-            desc: list[str] = []
-            for p in parts:
-                if len(" ".join(desc + [p]).split()) > 150:
-                    break
-                desc.append(p)
-            if len(" ".join(desc).split()) >= 50:
-                descriptions.append(" ".join(desc))
-    return {"amazon_bullet": bullets[:limit], "product_description": descriptions[:limit]}
+    return {k: v[REFERENCE_PER_CHANNEL:] for k, v in amazon_reference_texts(amazon_csv, per_channel=None).items()}
 
 
 def _percentiles(x: np.ndarray) -> dict[str, float]:
@@ -189,8 +175,10 @@ def main() -> int:
     if bundled is not None and amazon.is_file():
         texts = _product_texts(amazon)
         for channel, items in texts.items():
-            product_scores[channel] = np.asarray([s.score for s in bundled.score(items)])
+            product_scores[channel] = np.asarray([s.score for s in bundled.score(items, channel=channel)])
             product[channel] = _percentiles(product_scores[channel]) | {"n": len(items)}
+            vs_headlines = np.asarray([s.score for s in bundled.score(items)])
+            product[f"{channel} scored without a channel (vs news headlines)"] = _percentiles(vs_headlines)
         heads = sorted({v.text for v in tv})[:300]
         product["upworthy_headline (in bundled training data)"] = _percentiles(
             np.asarray([s.score for s in bundled.score(heads)])

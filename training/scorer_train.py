@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 from scipy import sparse
 
 from copyloop.agents.scorer_artifact import (
+    Baseline,
     Calibration,
     EmbeddingBlock,
     FeatureBlock,
@@ -175,8 +176,13 @@ def train_scorer(
     *,
     description: str | None = None,
     progress: Callable[[str], None] | None = None,
+    reference_texts: dict[str, list[str]] | None = None,
 ) -> tuple[ScorerArtifact, TrainReport]:
-    """Fit a scorer artifact on a validated A/B log."""
+    """Fit a scorer artifact on a validated A/B log.
+
+    ``reference_texts`` (channel -> real texts of that channel, no outcomes needed) make those
+    texts the typical competitors for that channel (see copyloop.training.reference_copy).
+    """
     cfg = config or TrainConfig()
     say = progress or (lambda _m: None)
     variants: list[Variant] = variants_from_rows(ab_log.rows, ab_log.outcome)
@@ -230,8 +236,21 @@ def train_scorer(
     f_w = weights[design.n_emb : design.n_emb + design.n_feat]
     t_w = weights[design.n_emb + design.n_feat :]
     e_contrib = design.emb @ e_w
+    f_contrib = design.z * f_w
+    t_contrib = (
+        np.asarray(design.tfidf @ t_w).ravel() * cfg.tfidf_scale if design.tfidf is not None else np.zeros(len(variants))
+    )
+
+    def baseline(members: np.ndarray | slice) -> Baseline:
+        return Baseline(
+            features=f_contrib[members].mean(axis=0).tolist(),
+            embedding=float(e_contrib[members].mean()),
+            terms=float(t_contrib[members].mean()),
+        )
+
     qs = np.linspace(0.0, 1.0, cfg.quantiles)
     reference = {"*": np.quantile(utility, qs).tolist()}
+    baselines = {"*": baseline(slice(None))}
     by_channel: dict[str, list[int]] = defaultdict(list)
     for n, v in enumerate(variants):
         if v.channel:
@@ -239,6 +258,7 @@ def train_scorer(
     for channel, members in sorted(by_channel.items()):
         if len(members) >= 20:
             reference[channel] = np.quantile(utility[members], qs).tolist()
+            baselines[channel] = baseline(np.asarray(members))
 
     terms = None
     if design.vectorizer is not None and design.tfidf is not None:
@@ -249,7 +269,6 @@ def train_scorer(
             vocabulary=vocab,
             idf=design.vectorizer.idf_.tolist(),
             weights=t_w.tolist(),
-            mean_contribution=float(np.mean(design.tfidf @ t_w) * cfg.tfidf_scale),
         )
     sig = int(((np.abs(pairs.z) >= SIGNIFICANT_Z)).sum())
     acc_sig = pair_accuracy(oof_diff, pairs.z, SIGNIFICANT_Z) if k >= 2 else None
@@ -285,13 +304,15 @@ def train_scorer(
         embedding=EmbeddingBlock(
             dim=design.n_emb,
             scale=cfg.embedding_scale,
-            weights=(e_w).tolist(),
-            mean_contribution=float(np.mean(e_contrib)),
+            weights=e_w.tolist(),
         ),
         terms=terms,
         calibration=Calibration(slope=slope, method=cal_method, pairs=int(cal.sum())),
         reference=reference,
+        baselines=baselines,
     )
+    if reference_texts:
+        artifact = _add_reference_copy(artifact, reference_texts, embedder, cfg, say)
     report = TrainReport(
         rows=len(ab_log.rows),
         bad_rows=len(ab_log.errors),
@@ -308,6 +329,36 @@ def train_scorer(
         vocabulary=len(terms.vocabulary) if terms else 0,
     )
     return artifact, report
+
+
+def _add_reference_copy(
+    artifact: ScorerArtifact,
+    texts_by_channel: dict[str, list[str]],
+    embedder: TextEmbedder,
+    cfg: TrainConfig,
+    say: Callable[[str], None],
+) -> ScorerArtifact:
+    """Typical competitors (and explanation baselines) for channels given as real example copy."""
+    from copyloop.agents.scorer import ConversionScorer
+
+    scorer = ConversionScorer(artifact, embedder=embedder)  # type: ignore[arg-type]
+    reference = dict(artifact.reference)
+    baselines = dict(artifact.baselines)
+    qs = np.linspace(0.0, 1.0, cfg.quantiles)
+    for channel, texts in sorted(texts_by_channel.items()):
+        texts = [t for t in texts if t.strip()]
+        if len(texts) < 20:
+            continue
+        say(f"reference copy for {channel}: {len(texts)} texts")
+        parts = scorer.parts(texts)
+        utility = parts["embedding"] + parts["features"].sum(axis=1) + parts["terms"]
+        reference[channel] = np.quantile(utility, qs).tolist()
+        baselines[channel] = Baseline(
+            features=parts["features"].mean(axis=0).tolist(),
+            embedding=float(parts["embedding"].mean()),
+            terms=float(parts["terms"].mean()),
+        )
+    return artifact.model_copy(update={"reference": reference, "baselines": baselines})
 
 
 __all__ = ["SIGNIFICANT_Z", "TrainConfig", "TrainReport", "pair_accuracy", "platt_slope", "train_scorer"]

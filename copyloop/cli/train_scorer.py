@@ -16,7 +16,7 @@ from copyloop.cli._common import err_console, surface_errors
 
 HELP = """Train the conversion scorer from A/B test logs.
 
-Without --ab-log it rebuilds the bundled model, bit for bit (fixed seed), from the Upworthy Research Archive in ../shared/data/upworthy/packages.csv — news-headline A/B tests, available in the copyloop development checkout only. The bundled model therefore knows what made people click news headlines, not what sells your products.
+Without --ab-log it rebuilds the bundled model, bit for bit (fixed seed), from the Upworthy Research Archive in ../shared/data/upworthy/packages.csv — news-headline A/B tests, available in the copyloop development checkout only — and uses real Amazon seller copy (../shared/data/amazon_products, text only) as the typical competitor for product channels. The bundled model therefore knows what made people click news headlines, not what sells your products.
 
 With --ab-log FILE it learns your shop: a CSV/TSV, JSON-lines or Parquet file with one row per variant shown in a randomized test — columns test_id, text, impressions, clicks and optionally conversions, channel, category. Variants are compared only within their own test; with a conversions column the outcome is conversions per impression (CVR), else clicks per impression. Bad rows are listed and skipped. Use the result with `copyloop score --model PATH` or by setting COPYLOOP_SCORER__ARTIFACT_PATH=PATH (or [scorer] artifact_path in copyloop.toml).
 """
@@ -27,15 +27,24 @@ UPWORTHY_DESCRIPTION = (
 )
 
 
-def default_training_data() -> Path:
-    """../shared/data/upworthy/packages.csv next to the checkout (COPYLOOP_SHARED_DATA overrides the data folder)."""
+def default_data_dir() -> Path:
+    """../shared/data next to the checkout (COPYLOOP_SHARED_DATA overrides it)."""
     env = os.environ.get("COPYLOOP_SHARED_DATA")
     if env:
-        return Path(env) / "upworthy" / "packages.csv"
+        return Path(env)
     import copyloop
 
-    repo = Path(copyloop.__file__).resolve().parent.parent
-    return repo.parent / "shared" / "data" / "upworthy" / "packages.csv"
+    return Path(copyloop.__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def default_training_data() -> Path:
+    """The Upworthy A/B tests the bundled model learns from."""
+    return default_data_dir() / "upworthy" / "packages.csv"
+
+
+def default_reference_copy() -> Path:
+    """The Amazon catalog sample whose seller copy is the typical competitor for product channels."""
+    return default_data_dir() / "amazon_products" / "products.csv"
 
 
 def register(app: typer.Typer) -> None:
@@ -50,7 +59,8 @@ def register(app: typer.Typer) -> None:
         from copyloop.errors import InputError
         from copyloop.settings import Settings
         from copyloop.tools.embeddings import load_embedder
-        from copyloop.training.ab_log import read_ab_log
+        from copyloop.training.ab_log import file_sha256, read_ab_log
+        from copyloop.training.reference_copy import amazon_reference_texts
         from copyloop.training.scorer_train import TrainConfig, train_scorer
 
         def say(msg: str) -> None:
@@ -59,17 +69,30 @@ def register(app: typer.Typer) -> None:
 
         with surface_errors():
             settings = Settings()
+            reference_texts = None
+            reference_source: dict = {}
             if ab_log is None:
                 source = default_training_data()
-                if not source.is_file():
+                catalog = default_reference_copy()
+                for needed in (source, catalog):
+                    if needed.is_file():
+                        continue
                     raise InputError(
-                        f"the default training data is not here: {source}. It ships with the copyloop development "
+                        f"the default training data is not here: {needed}. It ships with the copyloop development "
                         "checkout only (../shared/data). Train on your own A/B log instead: "
                         "copyloop train-scorer --ab-log FILE (columns test_id, text, impressions, clicks[, conversions]).",
                         field="ab_log",
                     )
                 target = out or DEFAULT_ARTIFACT
                 description = UPWORTHY_DESCRIPTION
+                reference_texts = amazon_reference_texts(catalog)
+                reference_source = {
+                    "reference_copy": {
+                        "file": catalog.name,
+                        "sha256": file_sha256(catalog),
+                        "texts": {k: len(v) for k, v in reference_texts.items()},
+                    }
+                }
             else:
                 source = ab_log
                 target = out or settings.home / "scorer" / "conversion_scorer.json"
@@ -82,7 +105,11 @@ def register(app: typer.Typer) -> None:
                 err_console.print(f"... and {len(log.errors) - 20} more bad rows", highlight=False)
             say(f"read {len(log.rows)} rows in {log.n_tests} tests from {source} (outcome: {log.outcome.upper()})")
             embedder = load_embedder(settings.embeddings.model_path)
-            artifact, report = train_scorer(log, embedder, TrainConfig(seed=seed), description=description, progress=say)
+            artifact, report = train_scorer(
+                log, embedder, TrainConfig(seed=seed), description=description, progress=say, reference_texts=reference_texts
+            )
+            if reference_source:
+                artifact = artifact.model_copy(update={"source": artifact.source | reference_source})
             path = save_artifact(artifact, target)
             data = path.read_bytes()
             elapsed = time.perf_counter() - started
