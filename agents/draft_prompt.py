@@ -287,28 +287,46 @@ def build_messages(
 # --- decoding constraints ----------------------------------------------------------------------
 
 
-_WORD_CHARS = "A-Za-z0-9'&%$/+()"
+_WORD_CHARS = "A-Za-z'&%$/+()"
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+MAX_NUMBER_LITERALS = 60
 
 
-def _charset(spec: ChannelSpec, *, space: bool = True, sentence_marks: bool = True) -> str:
-    """Characters copy may use: letters, digits, basic punctuation ('-' last: literal in GBNF)."""
+def _charset(spec: ChannelSpec, *, space: bool = True, sentence_marks: bool = True, digits: bool = True) -> str:
+    """Characters copy may use: letters, basic punctuation, digits unless numbers are restricted
+    ('-' last: a literal in a GBNF character class)."""
     marks = ",.:;?" + ("" if spec.max_exclamations == 0 else "!")
-    return _WORD_CHARS + (" " if space else "") + (marks if sentence_marks else "") + "-"
+    return _WORD_CHARS + ("0-9" if digits else "") + (" " if space else "") + (marks if sentence_marks else "") + "-"
 
 
-def grammar_for(spec: ChannelSpec) -> str:
+def allowed_numbers(product: ProductBrief) -> list[str]:
+    """Every number written in the product's data (title, facts, price, description...), longest
+    first: with these as the only digit sequences the grammar allows, the model cannot invent a
+    number (SmolLM2 alone put invented numbers in most descriptions)."""
+    found = dict.fromkeys(_NUMBER_RE.findall(product.fact_text()))
+    return sorted(found, key=lambda n: (-len(n), n))[:MAX_NUMBER_LITERALS]
+
+
+def grammar_for(spec: ChannelSpec, product: ProductBrief | None = None) -> str:
     """A GBNF grammar for the channel's shape (charset, lines, length).
 
     One-line channels allow ``max_chars + 1`` characters: when the model is still writing at the
     limit, the extra character tells post-processing that the last word was cut, and it trims back
-    to a word boundary instead of keeping half a word. Descriptions are bounded in words and must
-    end a sentence; bullets are exactly ``items`` lines.
+    to a word boundary instead of keeping half a word. Descriptions are bounded in words (with
+    headroom that post-processing cuts at a sentence boundary) and end a sentence; bullets are
+    exactly ``items`` lines. With ``product``, digits may only spell numbers from its data.
     """
+    numbers = allowed_numbers(product) if product is not None else None
+    digits = numbers is None
     if spec.is_bullets:
         item_max = spec.item_max_chars or 250
         item_min = max(8, min(spec.item_min_chars or 20, item_max))
         return render(
-            "grammar_bullets.gbnf.j2", items=spec.items, charset=_charset(spec), rep=f"{{{item_min - 1},{item_max - 1}}}"
+            "grammar_bullets.gbnf.j2",
+            items=spec.items,
+            charset=_charset(spec, digits=digits),
+            rep=f"{{{item_min - 1},{item_max - 1}}}",
+            numbers=numbers,
         )
     if _is_prose(spec):
         low = max(2, spec.min_words or 2)
@@ -318,13 +336,16 @@ def grammar_for(spec: ChannelSpec) -> str:
         return render(
             "grammar_prose.gbnf.j2",
             rep=f"{{{low - 2},{high - 2}}}",
-            charset=_charset(spec, space=False),
-            inner=_charset(spec, space=False, sentence_marks=False),
+            charset=_charset(spec, space=False, digits=digits),
+            inner=_charset(spec, space=False, sentence_marks=False, digits=digits),
             paragraphs=spec.multiline,
+            numbers=numbers,
         )
     max_chars = spec.max_chars or 200
     min_chars = max(1, min(spec.min_chars or 8, max_chars))
-    return render("grammar_line.gbnf.j2", rep=f"{{{min_chars - 1},{max_chars}}}", charset=_charset(spec))
+    return render(
+        "grammar_line.gbnf.j2", rep=f"{{{min_chars - 1},{max_chars}}}", charset=_charset(spec, digits=digits), numbers=numbers
+    )
 
 
 def _is_prose(spec: ChannelSpec) -> bool:
@@ -355,6 +376,7 @@ def token_budget(spec: ChannelSpec) -> int:
 __all__ = [
     "ANGLES",
     "ANGLES_BY_NAME",
+    "allowed_numbers",
     "Angle",
     "build_messages",
     "WorkedExample",

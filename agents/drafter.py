@@ -216,12 +216,14 @@ class Drafter:
 
     ``max_tokens`` None: a budget per channel (``token_budget``); an int applies to every channel.
     ``use_grammar`` False drops the GBNF constraint (for backends without grammar support and for
-    measuring what the grammar buys). ``attempts``: tries per candidate before it is dropped.
+    measuring what the grammar buys); ``restrict_numbers`` lets the grammar spell only numbers
+    from the product's data. ``attempts``: tries per candidate before it is dropped.
     """
 
     llm: LLMBackend
     max_tokens: int | None = None
     use_grammar: bool = True
+    restrict_numbers: bool = True
     attempts: int = 3
     angles: Sequence[Angle] = ANGLES
     _scaffolds: dict[tuple[str, str], _Scaffold] = field(default_factory=dict, repr=False)
@@ -241,7 +243,7 @@ class Drafter:
         """``n`` cleaned candidates (fewer when some stayed garbage; LLMOutputError when none)."""
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
-        grammar = grammar_for(spec) if self.use_grammar else None
+        grammar = grammar_for(spec, product if self.restrict_numbers else None) if self.use_grammar else None
         stop = stop_sequences(spec)
         budget = self.max_tokens or token_budget(spec)
         drafts: list[Draft] = []

@@ -19,6 +19,7 @@ Why it looks like this:
 from __future__ import annotations
 
 import importlib.util
+from collections import OrderedDict
 import os
 import threading
 import time
@@ -39,6 +40,7 @@ DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Where H8's `copyloop finetune` writes the default drafter adapter (committed with the package).
 DEFAULT_ADAPTER_PATH = Path(__file__).resolve().parent / "artifacts" / "drafter_lora.gguf"
 NO_ADAPTER = "none"
+GRAMMAR_CACHE_SIZE = 256
 # Always stop at the chat template's turn markers, whatever the caller asks for.
 TEMPLATE_STOPS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>")
 
@@ -138,7 +140,7 @@ class LlamaCppBackend:
         self.repeat_penalty = repeat_penalty
         self.verbose = verbose
         self._lock = threading.Lock()
-        self._grammars: dict[str, "llama_cpp.LlamaGrammar"] = {}
+        self._grammars: OrderedDict[str, "llama_cpp.LlamaGrammar"] = OrderedDict()
         self.stats = GenerationStats()
 
         started = time.perf_counter()
@@ -254,6 +256,7 @@ class LlamaCppBackend:
         """
         cached = self._grammars.get(text)
         if cached is not None:
+            self._grammars.move_to_end(text)
             return cached
         import llama_cpp
 
@@ -263,6 +266,8 @@ class LlamaCppBackend:
         llama_cpp.llama_sampler_free(sampler)
         compiled = llama_cpp.LlamaGrammar.from_string(text, verbose=self.verbose)
         self._grammars[text] = compiled
+        while len(self._grammars) > GRAMMAR_CACHE_SIZE:  # per-product grammars: keep the cache bounded
+            self._grammars.popitem(last=False)
         return compiled
 
     # Reporting ---------------------------------------------------------------------------------

@@ -86,9 +86,18 @@ def test_headline_grammar_keeps_the_line_within_limit(backend: LlamaCppBackend, 
 
 
 @pytest.mark.parametrize("channel", REGISTRY.names())
-def test_every_channel_grammar_parses(backend: LlamaCppBackend, channel: str) -> None:
-    grammar = grammar_for(REGISTRY.get(channel))
-    assert backend.grammar(grammar) is backend.grammar(grammar)  # compiled once, cached by text
+def test_every_channel_grammar_parses(backend: LlamaCppBackend, channel: str, product: ProductBrief) -> None:
+    spec = REGISTRY.get(channel)
+    for grammar in (grammar_for(spec), grammar_for(spec, product), grammar_for(spec, ProductBrief(title="No Numbers"))):
+        assert backend.grammar(grammar) is backend.grammar(grammar)  # compiled once, cached by text
+
+
+def test_number_restricted_grammar_writes_only_the_products_numbers(backend: LlamaCppBackend, product: ProductBrief) -> None:
+    spec = REGISTRY.get("google_ads_headline")
+    messages = [{"role": "user", "content": "Write a headline with a year, a price and a count for a toy train."}]
+    out = backend.generate(messages, n=4, max_tokens=24, temperature=1.0, seed=8, grammar=grammar_for(spec, product))
+    for text in out:
+        assert set(re.findall(r"\d+", text)) <= {"52"}, text
 
 
 def test_invalid_grammar_is_a_template_error(backend: LlamaCppBackend) -> None:

@@ -157,7 +157,7 @@ def test_n_candidates_get_distinct_seeds_angles_and_temperatures(product: Produc
     assert len({d.angle for d in drafts}) == 4
     assert len({d.temperature for d in drafts}) == 4
     assert [c.temperature for c in llm.history] == [d.temperature for d in drafts]
-    assert all(c.grammar == grammar_for(HEADLINE) for c in llm.history)
+    assert all(c.grammar == grammar_for(HEADLINE, product) for c in llm.history)
     assert all(c.stop == stop_sequences(HEADLINE) for c in llm.history)
     assert all(c.max_tokens == token_budget(HEADLINE) for c in llm.history)
     assert [d.text for d in drafts] == [f"Bamboo Flex Board {s}" for s in range(100, 104)]
@@ -300,3 +300,25 @@ def test_a_looping_description_is_repaired_not_retried(product: ProductBrief) ->
     [draft] = Drafter(llm).draft(product, DESCRIPTION, n=1, seed=0)
     assert draft.text == GOOD_DESCRIPTION
     assert len(llm.history) == 1
+
+
+def test_grammar_lets_digits_spell_only_the_products_numbers(product: ProductBrief) -> None:
+    from copyloop.agents.draft_prompt import allowed_numbers
+
+    assert allowed_numbers(product) == ["237.68", "41"]
+    for spec in (HEADLINE, DESCRIPTION, BULLETS):
+        grammar = grammar_for(spec, product)
+        assert 'num ::= "237.68" | "41"' in grammar
+        assert "0-9" not in grammar
+        assert "0-9" in grammar_for(spec)  # without a product, digits are free
+    no_numbers = grammar_for(HEADLINE, ProductBrief(title="Plain Toy"))
+    assert "num ::=" not in no_numbers and "0-9" not in no_numbers
+
+
+def test_drafter_sends_the_product_specific_grammar(product: ProductBrief) -> None:
+    llm = FakeLLM(default=GOOD_HEADLINE)
+    Drafter(llm).draft(product, HEADLINE, n=1, seed=0)
+    assert llm.history[0].grammar == grammar_for(HEADLINE, product)
+    llm = FakeLLM(default=GOOD_HEADLINE)
+    Drafter(llm, restrict_numbers=False).draft(product, HEADLINE, n=1, seed=0)
+    assert llm.history[0].grammar == grammar_for(HEADLINE)
