@@ -31,6 +31,7 @@ def serve(
 
         bot = build_bot(Settings(), load_engine_factory())
         server = make_http_server(bot.app, host, port)
+        _stop_on_sigterm()
         if preload:
             bot.warm_up()
         typer.echo(f"copyloop Slack bot listening on http://{host}:{server.server_port}{EVENTS_PATH}", err=True)
@@ -53,19 +54,30 @@ def socket(
     with surface_errors():
         from copyloop.engine_factory import load_engine_factory
         from copyloop.settings import Settings
-        from copyloop.slack_app import build_bot, run_socket_mode
+        from copyloop.slack_app import build_bot, socket_mode_handler
 
-        settings = Settings()
-        bot = build_bot(settings, load_engine_factory(), socket_mode=True)
-        if preload:
-            bot.warm_up()
-        typer.echo("copyloop Slack bot connecting over Socket Mode", err=True)
+        bot = build_bot(Settings(), load_engine_factory(), socket_mode=True)
+        _stop_on_sigterm()
         try:
-            run_socket_mode(bot)
+            handler = socket_mode_handler(bot)  # fails fast without SLACK_APP_TOKEN
+            if preload:
+                bot.warm_up()
+            typer.echo("copyloop Slack bot connecting over Socket Mode", err=True)
+            handler.start()
         except KeyboardInterrupt:
             pass
         finally:
             bot.close()
+
+
+def _stop_on_sigterm() -> None:
+    """Treat SIGTERM (docker stop, systemd) like Ctrl-C: stop serving, finish queued work, close stores."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def register(app: typer.Typer) -> None:
