@@ -18,17 +18,38 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.text import Text
 
 
+def _rate(task: Task) -> float | None:
+    """Items per second of this phase so far. Rich's own estimate only looks at the last 30 s,
+    which is empty when one item takes minutes (the real model on a busy machine)."""
+    if not task.completed or not task.elapsed:
+        return None
+    return task.completed / task.elapsed
+
+
 class ItemsPerSecondColumn(ProgressColumn):
-    """Throughput of the current phase (rich's own speed estimate over recent steps)."""
+    """Throughput of the current phase: items/s, or items/min when below one per second."""
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("? items/s" if speed is None else f"{speed:.2f} items/s", style="progress.data.speed")
+        rate = _rate(task)
+        if rate is None:
+            return Text("? items/s", style="progress.data.speed")
+        text = f"{rate:.2f} items/s" if rate >= 1 else f"{rate * 60:.2f} items/min"
+        return Text(text, style="progress.data.speed")
+
+
+class EtaColumn(ProgressColumn):
+    """Time left at the phase's average rate so far."""
+
+    def render(self, task: Task) -> Text:
+        rate = _rate(task)
+        if rate is None or task.total is None:
+            return Text("ETA -:--:--", style="progress.remaining")
+        left = int(max(0.0, task.total - task.completed) / rate)
+        return Text(f"ETA {left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}", style="progress.remaining")
 
 
 class BatchProgress:
@@ -47,8 +68,7 @@ class BatchProgress:
                 ItemsPerSecondColumn(),
                 TextColumn("[red]{task.fields[failed]} failed"),
                 TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
+                EtaColumn(),
                 console=console or Console(stderr=True),
                 transient=False,
             )
@@ -74,4 +94,4 @@ class BatchProgress:
             self._progress.update(self._task, advance=1, failed=self._failed)
 
 
-__all__ = ["BatchProgress", "ItemsPerSecondColumn"]
+__all__ = ["BatchProgress", "EtaColumn", "ItemsPerSecondColumn"]

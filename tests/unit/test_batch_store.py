@@ -103,3 +103,20 @@ def test_job_store_records_and_replaces(tmp_path: Path) -> None:
         assert store.count("j1") == 1 and store.count("j2") == 1
         assert store.result_map("j1", "diversity") == {}
         assert store.jobs()[0]["channels"] == ["a", "b"]
+
+
+def test_progress_columns_use_the_phase_average() -> None:
+    from rich.progress import Progress
+
+    from copyloop.batch_progress import EtaColumn, ItemsPerSecondColumn
+
+    progress = Progress()
+    tid = progress.add_task("x", total=10)
+    task = progress.tasks[0]
+    assert str(ItemsPerSecondColumn().render(task)) == "? items/s"
+    assert str(EtaColumn().render(task)) == "ETA -:--:--"
+    progress.start_task(tid)
+    task.start_time = progress.get_time() - 600.0  # ten minutes in, five items done
+    progress.update(tid, completed=5)
+    assert str(ItemsPerSecondColumn().render(task)).startswith("0.50 items/min")
+    assert str(EtaColumn().render(task)) in ("ETA 0:10:00", "ETA 0:09:59")
