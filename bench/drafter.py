@@ -1,7 +1,8 @@
 """What the drafter's first candidates look like on real catalog products, with and without the
-GBNF grammar.
+GBNF grammar (default: grammar whose digits may only spell the product's numbers; grammar with free
+digits; no grammar).
 
-    .venv/bin/python bench/drafter.py [--n 10] [--candidates 3] [--channels ...] [--no-compare]
+    .venv/bin/python bench/drafter.py [--n 10] [--candidates 3] [--channels ...] [--modes default,no-grammar]
 
 For each channel and mode: share of candidates within the channel's hard length limits (and of
 the raw model text before post-processing), share passing every hard channel rule, share with an
@@ -61,7 +62,14 @@ class RecordingLLM:
         return out
 
 
-def run(products: list[Any], channel: str, use_grammar: bool, candidates: int, backend: Any) -> dict[str, Any]:
+MODES = {
+    "default": {"use_grammar": True, "restrict_numbers": True},
+    "grammar-free-digits": {"use_grammar": True, "restrict_numbers": False},
+    "no-grammar": {"use_grammar": False, "restrict_numbers": False},
+}
+
+
+def run(products: list[Any], channel: str, mode: str, candidates: int, backend: Any) -> dict[str, Any]:
     from copyloop.agents.drafter import Drafter
     from copyloop.errors import LLMOutputError
     from copyloop.tools.channels import ChannelRegistry
@@ -70,7 +78,7 @@ def run(products: list[Any], channel: str, use_grammar: bool, candidates: int, b
 
     spec = ChannelRegistry().get(channel)
     recorder = RecordingLLM(backend)
-    drafter = Drafter(recorder, use_grammar=use_grammar)
+    drafter = Drafter(recorder, **MODES[mode])
     tokens0, seconds0 = backend.tokens_generated, backend.seconds_generating
     started = time.perf_counter()
     texts: list[tuple[Any, str]] = []
@@ -88,7 +96,7 @@ def run(products: list[Any], channel: str, use_grammar: bool, candidates: int, b
     raw_ok = sum(within_length(r.strip(), spec) for r in recorder.raw)
     return {
         "channel": channel,
-        "grammar": use_grammar,
+        "mode": mode,
         "candidates": len(texts),
         "calls": len(recorder.raw),
         "dropped": failed,
@@ -112,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--candidates", type=int, default=3)
     ap.add_argument("--channels", default="google_ads_headline,product_description")
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV)
-    ap.add_argument("--no-compare", action="store_true", help="only the default (grammar) mode")
+    ap.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, of: {', '.join(MODES)}")
     args = ap.parse_args(argv)
 
     from copyloop.agents.llama_backend import LlamaCppBackend
@@ -122,12 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     backend = LlamaCppBackend(lora_path="none")
     print(f"{len(products)} products, {args.candidates} candidates each; model load {backend.load_seconds:.2f} s; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    modes = [True] if args.no_compare else [True, False]
     for channel in args.channels.split(","):
-        for use_grammar in modes:
-            r = run(products, channel, use_grammar, args.candidates, backend)
+        for mode in args.modes.split(","):
+            r = run(products, channel, mode, args.candidates, backend)
             print(
-                f"{channel:22s} grammar={'on ' if use_grammar else 'off'} kept {r['candidates']:3d} (dropped {r['dropped']}, "
+                f"{channel:22s} {mode:19s} kept {r['candidates']:3d} (dropped {r['dropped']}, "
                 f"{r['calls']} calls)  raw within length {100 * r['raw_within_length']:3.0f}%  after clean "
                 f"{100 * r['within_length']:3.0f}%  all hard rules {100 * r['hard_rules_pass']:3.0f}%  invented number "
                 f"{100 * r['invented_number']:3.0f}%  unsupported claim {100 * r['unsupported_claim']:3.0f}%  "
