@@ -23,7 +23,8 @@ PROMPT = "you> "
 TIMEOUT = 120  # the first draft includes loading the embedder and scorer on a busy 2-core box
 
 
-def spawn(args: list[str], home: Path, factory: str | None = "session_fakes:fake_engine") -> pexpect.spawn:
+def spawn(args: list[str], home: Path, factory: str | None = "session_fakes:fake_engine",
+          extra: dict[str, str] | None = None) -> pexpect.spawn:
     env = {
         **os.environ,
         "COPYLOOP_HOME": str(home),
@@ -31,6 +32,7 @@ def spawn(args: list[str], home: Path, factory: str | None = "session_fakes:fake
         "HF_HUB_OFFLINE": "1",
         "TERM": "dumb",  # no colour codes or spinners inside the text we match
         "COLUMNS": "160",
+        **(extra or {}),
     }
     if factory:
         env["COPYLOOP_ENGINE_FACTORY"] = factory
@@ -104,3 +106,28 @@ def test_chat_with_an_unknown_thread_fails_clearly(tmp_path: Path) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 2
+
+
+def test_chat_with_the_real_local_model(tmp_path: Path) -> None:
+    """One short conversation on the real SmolLM2 (headlines, one candidate, one round: stays quick)."""
+    child = spawn(
+        ["--title", "Bamboo Cutting Board", "--fact", "made of bamboo", "--fact", "dishwasher safe",
+         "--channel", "google_ads_headline"],
+        tmp_path,
+        factory=None,
+        extra={"COPYLOOP_REFINE__CANDIDATES": "1", "COPYLOOP_REFINE__MAX_ITERATIONS": "1"},
+    )
+    try:
+        child.expect("v0 · google_ads_headline")
+        child.expect(r"score \d\.\d\d / threshold")
+        child.expect_exact(PROMPT)
+        out = turn(child, "make it shorter", r"(v1 · google_ads_headline|kept the current draft)")
+        assert "v1" in out or "kept" in out
+        refused = turn(child, "mention the 2-year warranty", "refused:")
+        assert "warranty" in refused
+        child.sendline("/quit")
+        child.expect("Session saved")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
