@@ -65,7 +65,7 @@ class FinetuneConfig(BaseModel):
     sample_threads: int = Field(1, ge=1, description="llama.cpp threads while sampling")
     lora: LoraTrainConfig = Field(default_factory=LoraTrainConfig)
     export_dtype: str = Field("f16", pattern="^(f16|f32)$")
-    check_prompts: int = Field(4, ge=0, description="held-out prompts for the served-vs-trained logits check")
+    check_prompts: int = Field(3, ge=0, description="held-out prompts for the served-vs-trained logits check")
     sweep: list[float] = Field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0])
     plot: Path | None = Field(None, description="PNG of the λ trade-off; default: <cache_dir>/lambda_tradeoff.png")
     dry_run: bool = Field(False, description="sample and score, print the data and the sweep, train nothing")
@@ -287,7 +287,10 @@ def run_finetune(cfg: FinetuneConfig, settings: Any, *, progress_factory: Callab
     from copyloop.training.reward import RewardModel
     from copyloop.training.tradeoff import elbow, plot_tradeoff, sweep_lambda
 
+    from copyloop.training.lora_train import limit_threads
+
     bar = progress_factory or _no_progress
+    limit_threads(cfg.lora.threads)  # before any model loads: the embedder and scorer use torch too
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     registry = ChannelRegistry(settings.channels or None)
@@ -322,7 +325,9 @@ def run_finetune(cfg: FinetuneConfig, settings: Any, *, progress_factory: Callab
         store.ensure_seeded()
         with bar("sampling candidates", len(chosen) * len(cfg.channels)) as advance:
             records = sample_candidates(
-                [c.product for c in chosen], cfg.channels, drafter=Drafter(llm), registry=registry, store=store,
+                # one attempt per candidate: a garbage draft is dropped (serving would retry it, but it
+                # is no training target either way, and retries tripled the sampling time)
+                [c.product for c in chosen], cfg.channels, drafter=Drafter(llm, attempts=1), registry=registry, store=store,
                 cache=cache, n=cfg.candidates, seed=cfg.seed, progress=advance,
             )
         heldout_records = _heldout_prompts(heldout, cfg, registry, store)
@@ -357,17 +362,16 @@ def run_finetune(cfg: FinetuneConfig, settings: Any, *, progress_factory: Callab
     # 4. train -------------------------------------------------------------------------------
     from copyloop.training.base_model import load_base_model
     from copyloop.training.gguf_export import export_peft_model
-    from copyloop.training.lora_train import attach_lora, limit_threads, train_dpo, train_sft
+    from copyloop.training.lora_train import attach_lora, train_dpo, train_sft
 
     t = time.perf_counter()
-    limit_threads(cfg.lora.threads)
     base = load_base_model(gguf, threads=cfg.lora.threads)
     model = attach_lora(base.model, cfg.lora)
-    deadline = time.time() + cfg.lora.max_minutes * 60 if cfg.lora.max_minutes else None
+    sft_deadline, dpo_deadline = _deadlines(cfg.lora, len(data.sft), len(data.pairs))
     work = Path(cfg.cache_dir) / "trainer"
     model.train()
-    sft_report = train_sft(model, base.tokenizer, data.sft, cfg.lora, work, deadline)
-    dpo_report = train_dpo(model, base.tokenizer, data.pairs, cfg.lora, work, deadline)
+    sft_report = train_sft(model, base.tokenizer, data.sft, cfg.lora, work, sft_deadline)
+    dpo_report = train_dpo(model, base.tokenizer, data.pairs, cfg.lora, work, dpo_deadline)
     model.eval()
     seconds["training"] = time.perf_counter() - t
 
@@ -399,6 +403,23 @@ def run_finetune(cfg: FinetuneConfig, settings: Any, *, progress_factory: Callab
     payload["plot"] = plot_path.name
     adapter_path.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return report
+
+
+# A DPO pair costs about this many SFT examples (two prompt passes, four completion passes).
+DPO_PAIR_COST = 2.5
+
+
+def _deadlines(lora: LoraTrainConfig, n_sft: int, n_pairs: int) -> tuple[float | None, float | None]:
+    """Split ``max_minutes`` between SFT and DPO in proportion to their expected cost, so a
+    budget that runs short trims both stages instead of starving DPO."""
+    if not lora.max_minutes:
+        return None, None
+    now = time.time()
+    budget = lora.max_minutes * 60
+    sft_units = n_sft * lora.sft_epochs
+    dpo_units = DPO_PAIR_COST * n_pairs * lora.dpo_epochs
+    share = sft_units / (sft_units + dpo_units) if sft_units + dpo_units else 1.0
+    return now + budget * share, now + budget
 
 
 def _heldout_prompts(heldout: Sequence[CatalogProduct], cfg: FinetuneConfig, registry: Any, store: Any) -> list[list[dict[str, str]]]:

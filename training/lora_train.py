@@ -44,7 +44,7 @@ class LoraTrainConfig(BaseModel):
         1, ge=1, description="torch CPU threads (1 is fastest on a shared 2-core box: 2 threads ran 10x slower under load)"
     )
     prompt_grad: bool = Field(False, description="backpropagate through the prompt too (exact, about twice the cost)")
-    max_length: int = Field(1024, ge=64, description="prompt + completion tokens; longer examples are dropped")
+    max_length: int = Field(1536, ge=64, description="prompt + completion tokens; longer examples are dropped (prompts run 500-960)")
     sft_epochs: float = Field(1.0, ge=0.0, description="passes over the SFT examples (0 skips SFT)")
     sft_lr: float = Field(3e-4, gt=0)
     sft_batch: int = Field(4, ge=1, description="examples per optimiser step (gradient accumulation)")
@@ -101,6 +101,30 @@ def attach_lora(model: Any, cfg: LoraTrainConfig) -> Any:
         use_dora=False,
     )
     return get_peft_model(model, config)
+
+
+def _cache_kwarg(model: Any) -> str:
+    """The KV-cache argument name of this transformers version (``cache`` since 5.x, before:
+    ``past_key_values``)."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+
+
+def forward_prefix(model: Any, ids: Any) -> Any:
+    """Run ``ids`` without gradients and return the KV cache."""
+    import torch
+
+    with torch.no_grad():
+        out = model(input_ids=ids, use_cache=True)
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values
+
+
+def forward_with_cache(model: Any, ids: Any, cache: Any) -> Any:
+    """Continue from ``cache`` (extended in place) and return the logits of ``ids``."""
+    return model(input_ids=ids, use_cache=False, **{_cache_kwarg(model): cache}).logits
 
 
 # --- SFT -----------------------------------------------------------------------------------------
@@ -181,11 +205,9 @@ def _trainer_classes() -> tuple[type, type]:
                 loss = weighted_completion_loss(outputs.logits, labels, weights.to(outputs.logits.device))
                 return (loss, outputs) if return_outputs else loss
             cut = int(prompt_len[0]) - 1  # the last prompt token predicts the first completion token
-            with torch.no_grad():
-                prefix = model(input_ids=ids[:, :cut], use_cache=True)
-            outputs = model(input_ids=ids[:, cut:], past_key_values=prefix.past_key_values, use_cache=False)
-            loss = weighted_completion_loss(outputs.logits, labels[:, cut:], weights.to(outputs.logits.device))
-            return (loss, outputs) if return_outputs else loss
+            logits = forward_with_cache(model, ids[:, cut:], forward_prefix(model, ids[:, :cut]))
+            loss = weighted_completion_loss(logits, labels[:, cut:], weights.to(logits.device))
+            return (loss, {"logits": logits}) if return_outputs else loss
 
     class Deadline(TrainerCallback):
         """Stops training when the wall-clock budget is spent (and remembers the losses)."""
@@ -219,7 +241,7 @@ def _common_args(cfg: LoraTrainConfig, out_dir: Path, *, epochs: float, lr: floa
         num_train_epochs=epochs,
         learning_rate=lr,
         lr_scheduler_type="cosine",
-        warmup_steps=2,
+        warmup_steps=0,  # a handful of steps per run: warm-up would spend a large share at lr ~ 0
         logging_steps=1,
         save_strategy="no",
         report_to=[],
@@ -281,7 +303,7 @@ def completion_logp(model: Any, prefix_cache: Any, last_prompt_token: Any, compl
     import torch
 
     tail = torch.cat([last_prompt_token, completion], dim=1)
-    logits = model(input_ids=tail, past_key_values=prefix_cache, use_cache=False).logits[:, :-1, :].float()
+    logits = forward_with_cache(model, tail, prefix_cache)[:, :-1, :].float()
     logps = torch.log_softmax(logits, dim=-1).gather(-1, completion.unsqueeze(-1)).squeeze(-1)
     return logps.sum(-1)
 
@@ -318,10 +340,10 @@ def _dpo_trainer_class() -> type:
             head, last = prompt[:, :-1], prompt[:, -1:]
             with torch.no_grad():
                 with model.disable_adapter():
-                    ref_cache = model(input_ids=head, use_cache=True).past_key_values
+                    ref_cache = forward_prefix(model, head)
                     ref_c = completion_logp(model, copy.deepcopy(ref_cache), last, chosen)
                     ref_r = completion_logp(model, ref_cache, last, rejected)
-                cache = model(input_ids=head, use_cache=True).past_key_values
+                cache = forward_prefix(model, head)
             pol_c = completion_logp(model, copy.deepcopy(cache), last, chosen)
             pol_r = completion_logp(model, cache, last, rejected)
             loss = dpo_loss(pol_c, pol_r, ref_c, ref_r, self.beta)

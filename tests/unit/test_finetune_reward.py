@@ -96,3 +96,42 @@ def test_real_critics_zero_out_an_invented_claim() -> None:
     good, bad = model.score(PRODUCT, spec, [grounded, invented], RewardWeights())
     assert good.hard_pass and good.total > 0, good
     assert bad.unsupported and not bad.hard_pass and bad.total == 0.0
+
+
+def _group(category: str, cands: list[tuple[str, float, float, bool]]):
+    from copyloop.training.finetune import Candidate, Group
+
+    g = Group(ProductBrief(id="g", title="Thing", category=category), "product_description", [])
+    for text, conv, div, ok in cands:
+        g.candidates.append(Candidate(text, "benefit-led", "llm", conv, div, 0.8, 0.8, ok, [] if ok else ["grounding"], not ok))
+    return g
+
+
+def test_training_data_takes_the_best_passing_candidate_and_pairs_it_with_the_worst() -> None:
+    from copyloop.training.finetune import select_training_data
+
+    groups = [
+        _group("Toys", [("good", 0.6, 0.9, True), ("meh", 0.3, 0.9, True), ("invented", 0.9, 0.9, False)]),
+        _group("Toys", [("all bad", 0.9, 0.9, False), ("also bad", 0.5, 0.5, False)]),  # nothing to learn from
+    ]
+    data = select_training_data(groups, RewardWeights(lam=0.0), lambda g, angle: f"<{angle}>", min_margin=0.1)
+    assert [e.completion for e in data.sft] == ["good"]  # the higher-converting ungrounded text never wins
+    assert data.sft[0].prompt == "<benefit-led>" and data.sft[0].weight == pytest.approx(1.0)
+    assert [(p.chosen, p.rejected) for p in data.pairs] == [("good", "invented")]
+    strict = select_training_data(groups, RewardWeights(lam=0.0), lambda g, a: a, min_margin=0.99)
+    assert strict.pairs == []
+
+
+def test_lambda_sweep_moves_from_conversion_to_creativity_and_finds_the_elbow() -> None:
+    from copyloop.training.tradeoff import elbow, sweep_lambda
+
+    groups = [
+        _group("Toys", [("safe pick", 0.8, 0.2, True), ("fresh pick", 0.7, 0.9, True), ("wild pick", 0.2, 1.0, True)])
+        for _ in range(3)
+    ]
+    rows = sweep_lambda(groups, RewardWeights(sentiment=0.0, cta=0.0), [0.0, 0.2, 0.5, 0.9, 1.0])
+    conv = [r["conversion"] for r in rows]
+    crea = [r["creativity"] for r in rows]
+    assert conv == sorted(conv, reverse=True) and crea == sorted(crea)
+    assert rows[0]["conversion"] == pytest.approx(0.8) and rows[-1]["creativity"] == pytest.approx(1.0)
+    assert elbow(rows) in (0.2, 0.5)  # "fresh pick": most of the creativity for little conversion
