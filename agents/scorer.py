@@ -9,14 +9,17 @@ linear utility
 
 learned by logistic regression on within-test differences (text a beat text b), then calibrated
 so that P(a beats b) = sigmoid(slope * (utility_a - utility_b)). The ``score`` of a text is its
-expected win probability against the "typical competitors": quantiles of the training texts'
-utilities (per channel when the training log had channels).
+expected win probability against the "typical competitors" of its channel: utility quantiles of
+the training texts (``'*'``), of a channel in the training log, or — for product channels of the
+bundled model — of real Amazon seller copy. Explanations name what differs from that typical text.
 
 Long text caveat: the default model learned from news headlines (3–24 words). Interpretable
 features are clipped to the range seen in training and the n-gram part is L2-normalised, so a
 150-word description gets a bounded, graded score (no collapse to 0 or 1), but what it measures
-there is "how headline-winner-like is this wording", not a measured conversion effect of long
-copy. Retraining on the shop's own A/B log (``copyloop train-scorer --ab-log``) fixes that.
+there is "how headline-winner-like is this wording compared with typical seller copy", not a
+measured conversion effect of long copy. Pass the channel (``score(texts, channel=...)``): without
+one, product copy is compared with news headlines and scores low across the board. Retraining on
+the shop's own A/B log (``copyloop train-scorer --ab-log``) is what makes the score mean sales.
 """
 
 from __future__ import annotations
@@ -190,7 +193,7 @@ class ConversionScorer:
         text_out = "; ".join(s for s in (", ".join(ups), ", ".join(downs)) if s) or "close to a typical variant; nothing stands out"
         n_words = math.expm1(raw[FEATURE_NAMES.index("log_words")])
         if n_words > self._max_words:
-            text_out += f" (longer than the texts the model learned from, ≤{int(self._max_words)} words: treat as a rough guide)"
+            text_out += f" (longer than the ≤{int(self._max_words)}-word texts it learned from: a rough guide)"
         if key != "*":
             text_out += f" [vs typical {key} copy]"
         return ScoredText(score=float(np.clip(win, 0.0, 1.0)), explanation=text_out, features=feats)

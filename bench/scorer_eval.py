@@ -180,7 +180,7 @@ def main() -> int:
             vs_headlines = np.asarray([s.score for s in bundled.score(items)])
             product[f"{channel} scored without a channel (vs news headlines)"] = _percentiles(vs_headlines)
         heads = sorted({v.text for v in tv})[:300]
-        product["upworthy_headline (in bundled training data)"] = _percentiles(
+        product["upworthy_headline (trained on)"] = _percentiles(
             np.asarray([s.score for s in bundled.score(heads)])
         ) | {"n": len(heads)}
     figures["bundled_scores_by_text_kind"] = product
@@ -207,8 +207,14 @@ def main() -> int:
     print(f"{'baseline: longer headline wins':34s} {b1['accuracy_significant']:11.3f} {b1['accuracy_all']:10.3f}")
     print(f"{'baseline: embedding logreg':34s} {b2['accuracy_significant']:11.3f} {b2['accuracy_all']:10.3f}")
     print(f"ECE significant pairs {m['ece_significant']:.3f}, all pairs {m['ece_all']:.3f} (slope {slope:.3f}); train {m['train_seconds']} s")
-    for kind, pct in product.items():
-        print(f"bundled scores on {kind}: {pct}")
+    if product:
+        print("bundled model, scores on real seller copy it did not use as reference (percentiles):")
+        print(f"  {'channel':24s} {'n':>4s} {'p10':>5s} {'p25':>5s} {'p50':>5s} {'p75':>5s} {'p90':>5s}   p50 if scored without the channel")
+        for kind, pct in product.items():
+            if "without a channel" in kind or "n" not in pct:
+                continue
+            alone = product.get(f"{kind} scored without a channel (vs news headlines)", {}).get("p50", float("nan"))
+            print(f"  {kind:24s} {pct['n']:4d} {pct['p10']:5.2f} {pct['p25']:5.2f} {pct['p50']:5.2f} {pct['p75']:5.2f} {pct['p90']:5.2f}   {alone:.2f}")
     for name, vals in figures.get("repeats", {}).items():
         print(f"over {args.repeats} split seeds, {name}: mean {np.mean(vals):.3f} sd {np.std(vals):.3f} {[round(v, 3) for v in vals]}")
     print(f"wrote {args.out / 'scorer_eval.json'} and {args.out / 'scorer_reliability.png'}")

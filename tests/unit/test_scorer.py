@@ -67,7 +67,7 @@ def test_long_product_copy_gets_a_graded_score_and_a_caveat(scorer: ConversionSc
     res = scorer.score([DESCRIPTION, DESCRIPTION + " " + DESCRIPTION])
     for r in res:
         assert 0.02 < r.score < 0.98
-        assert "longer than the texts the model learned from" in r.explanation
+        assert "-word texts it learned from" in r.explanation
 
 
 def test_empty_text_scores_zero_and_bad_input_is_refused(scorer: ConversionScorer) -> None:
@@ -94,3 +94,10 @@ def test_missing_artifact_names_the_path(tmp_path) -> None:  # noqa: ANN001
     bad.write_text('{"format": "something else"}')
     with pytest.raises(InputError, match="not a valid copyloop scorer artifact"):
         ConversionScorer.load(bad)
+
+
+def test_product_channels_compare_with_real_seller_copy(scorer: ConversionScorer) -> None:
+    assert {"product_description", "amazon_bullet", "amazon_title"} <= set(scorer.artifact.reference)
+    (res,) = scorer.score([DESCRIPTION], channel="product_description")
+    assert 0.02 < res.score < 0.98
+    assert res.explanation.endswith("[vs typical product_description copy]")

@@ -185,4 +185,17 @@ def test_long_text_gets_a_graded_score_not_0_or_1(question_model: ConversionScor
     long_text = " ".join(["This sturdy kettle boils water fast and keeps the handle cool to the touch."] * 10) + " Why wait?"
     (res,) = question_model.score([long_text])
     assert 0.02 < res.score < 0.98
-    assert "longer than the texts the model learned from" in res.explanation
+    assert "-word texts it learned from" in res.explanation
+
+
+def test_reference_copy_becomes_the_typical_competitor(tmp_path: Path) -> None:
+    path = _question_log(tmp_path / "q.csv", tests=60)
+    rng = np.random.default_rng(7)
+    shop = [_phrase(rng, 30) + ("?" if k % 3 == 0 else ".") for k in range(60)]
+    artifact, _ = train_scorer(read_ab_log(path), HashEmbedder(), reference_texts={"shop_copy": shop, "too_few": ["x"]})
+    assert set(artifact.reference) == {"*", "shop_copy"} == set(artifact.baselines)
+    scorer = ConversionScorer(artifact, embedder=HashEmbedder())
+    # against its own distribution, the average reference text wins about half the time
+    mean = float(np.mean([r.score for r in scorer.score(shop, channel="shop_copy")]))
+    assert abs(mean - 0.5) < 0.05
+    assert scorer.score([shop[0]], channel="shop_copy")[0].explanation.endswith("[vs typical shop_copy copy]")
