@@ -90,6 +90,18 @@ def rotary_permute(rows: np.ndarray, n_head: int) -> np.ndarray:
     )
 
 
+def rotary_unpermute(rows: np.ndarray, n_head: int) -> np.ndarray:
+    """Inverse of ``rotary_permute`` (GGUF layout -> HF layout)."""
+    out_features = rows.shape[0]
+    if out_features % (2 * n_head):
+        raise InputError(f"cannot un-permute {out_features} rows from {n_head} rotary heads", field="adapter")
+    return (
+        rows.reshape(n_head, out_features // n_head // 2, 2, *rows.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(rows.shape)
+    )
+
+
 def gguf_tensor_base(module: str, n_layers: int, arch: str = "llama") -> str:
     """``model.layers.3.self_attn.q_proj`` -> ``blk.3.attn_q`` via gguf's own name map."""
     import gguf
@@ -184,6 +196,59 @@ def export_peft_model(model: Any, path: Path, *, dtype: str = "f16", metadata: d
     )
 
 
+def load_gguf_adapter(model: Any, path: Path, *, rank: int | None = None) -> Any:
+    """A PEFT model carrying the LoRA stored in a llama.cpp adapter GGUF (inverse of the export).
+
+    Used to check a committed adapter without its training run: transformers applies the
+    imported delta to HF-layout weights, llama.cpp applies the stored one to GGUF-layout weights,
+    so a wrong Q/K permutation or transpose shows up as disagreeing logits.
+    """
+    import gguf
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    reader = gguf.GGUFReader(str(path))
+    alpha = float(reader.fields["adapter.lora.alpha"].contents())
+    tensors = {t.name: np.array(t.data, dtype=np.float32) for t in reader.tensors}
+    cfg = model.config
+    n_layers, n_head = int(cfg.num_hidden_layers), int(cfg.num_attention_heads)
+    n_head_kv = int(getattr(cfg, "num_key_value_heads", None) or n_head)
+    suffixes = {
+        "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
+        "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj",
+    }
+    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, a in tensors.items():
+        if not name.endswith(".weight.lora_a"):
+            continue
+        base = name[: -len(".weight.lora_a")]
+        layer, kind = base.split(".")[1], base.split(".", 2)[2]
+        if kind not in suffixes:
+            raise InputError(f"adapter tensor {name} has no transformers module here", field="adapter")
+        b = tensors[base + ".weight.lora_b"]
+        if kind == "attn_q":
+            b = rotary_unpermute(b, n_head)
+        elif kind == "attn_k":
+            b = rotary_unpermute(b, n_head_kv)
+        found[f"model.layers.{layer}.{suffixes[kind]}"] = (a, b)
+    if not found:
+        raise InputError(f"no LoRA tensors in {path}", field="adapter")
+    ranks = {a.shape[0] for a, _ in found.values()}
+    r = rank or max(ranks)
+    targets = sorted({m.rsplit(".", 1)[-1] for m in found})
+    peft_model = get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.0, target_modules=targets))
+    modules = dict(peft_model.named_modules())
+    with torch.no_grad():
+        for module_name, (a, b) in found.items():
+            layer = modules[f"base_model.model.{module_name}"]
+            layer.lora_A["default"].weight.copy_(torch.from_numpy(a))
+            layer.lora_B["default"].weight.copy_(torch.from_numpy(b))
+    if len(ranks) != 1 or len(found) != sum(1 for m in modules.values() if hasattr(m, "lora_A") and "default" in getattr(m, "lora_A", {})):
+        raise InputError(f"{path}: adapter layers differ in rank or do not cover every target module", field="adapter")
+    peft_model.eval()
+    return peft_model
+
+
 def read_adapter_info(path: Path) -> dict[str, Any]:
     """Header fields and tensor shapes (ggml order) of an adapter GGUF, for checks and reports."""
     import gguf
@@ -211,8 +276,10 @@ __all__ = [
     "LoraPair",
     "export_peft_model",
     "gguf_tensor_base",
+    "load_gguf_adapter",
     "lora_pairs_from_peft",
     "read_adapter_info",
     "rotary_permute",
+    "rotary_unpermute",
     "write_lora_gguf",
 ]
