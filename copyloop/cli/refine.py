@@ -107,13 +107,17 @@ def register(app: typer.Typer) -> None:
             engine = load_engine_factory()(Settings())
             engine.channels.get(channel)  # fail on an unknown channel before loading any model
             console = Console(stderr=as_json)
-            started = time.perf_counter()
             if as_json:
+                engine.load()
                 result = engine.refine(product, channel, threshold, max_iterations, candidates, seed)
+                elapsed = engine.last_run.seconds
             else:
-                with console.status("Loading models and refining…"):
+                with console.status("Loading the local model, scorer and exemplar store…"):
+                    engine.load()
+                with console.status(f"Refining {product.title[:50]} for {channel}…"):
+                    started = time.perf_counter()
                     result = engine.refine(product, channel, threshold, max_iterations, candidates, seed)
-            elapsed = time.perf_counter() - started
+                    elapsed = time.perf_counter() - started
             if as_json:
                 typer.echo(result.model_dump_json())
             else:
