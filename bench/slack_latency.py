@@ -6,7 +6,9 @@ local mock of the Slack Web API, sends signed ``/copy`` requests exactly as Slac
 * ack: the HTTP response to the slash command (Slack wants it within 3 s);
 * first draft: from sending the command until the draft (the message with the Accept button)
   reaches the mock Web API;
-* a revision: a thread reply ("make it shorter") until the revised draft is posted.
+* a revision: a thread reply ("make it shorter") until the revised draft is posted;
+* a burst: two commands back to back — the second is acked while the model works on the first,
+  and its draft waits in the queue (one model, one worker).
 
 "cold" is the first command on a fresh process with lazy loading (it pays for loading SmolLM2,
 the embedder, the scorer and the store); "warm" commands follow with everything loaded.
@@ -94,6 +96,17 @@ def main() -> None:
                 "draft_chars": len(str(draft.args.get("text", ""))),
             })
             print(json.dumps(rows[-1]), flush=True)
+        # A burst: a second command arrives while the model is busy with the first one.
+        burst = []
+        for j in range(2):
+            channel = f"CBURST{j}"
+            sent = time.perf_counter()
+            response = slack.command(f"{PRODUCTS[j]} {args.channel}", channel=channel)
+            burst.append((channel, sent, response))
+        for channel, sent, response in burst:
+            draft = mock.wait_for(draft_in(channel), timeout=args.timeout)[-1]
+            rows.append({"run": "burst", "ack_ms": round(response.seconds * 1000, 1), "first_draft_s": round(draft.at - sent, 2)})
+            print(json.dumps(rows[-1]), flush=True)
     finally:
         bot.close()
         mock.close()
@@ -105,10 +118,21 @@ def main() -> None:
         "ack_ms_median": statistics.median(r["ack_ms"] for r in rows),
         "first_draft_s_cold": rows[0]["first_draft_s"],
         "first_draft_s_warm_median": statistics.median(r["first_draft_s"] for r in warm) if warm else None,
-        "revision_s_median": statistics.median(r["revision_s"] for r in rows),
+        "revision_s_median": statistics.median(r["revision_s"] for r in rows if "revision_s" in r),
+        "burst_ack_ms_max": max(r["ack_ms"] for r in rows if r["run"] == "burst"),
+        "burst_second_draft_s": rows[-1]["first_draft_s"],
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cpus": os.cpu_count(),
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
     }
+    stats = getattr(engine, "stats", None)
+    if stats is not None and stats.refines:
+        summary.update(
+            refine_calls=stats.refines,
+            seconds_per_refine=round(stats.seconds / stats.refines, 2),
+            llm_share_of_refine_time=round(stats.llm_seconds / stats.seconds, 3) if stats.seconds else None,
+            llm_tokens_per_second=round(stats.tokens_per_second, 1),
+        )
     print(json.dumps(summary, indent=2))
 
 

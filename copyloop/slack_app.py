@@ -81,6 +81,15 @@ class Where:
         return f"slack:{self.team or '-'}:{self.channel}:{self.thread_ts}"
 
 
+class _DropMessage(logging.Filter):
+    def __init__(self, fragment: str) -> None:
+        super().__init__()
+        self.fragment = fragment
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.fragment not in record.getMessage()
+
+
 class CopyBot:
     """Owns the Bolt app, the session store, the event ledger and the post-ack worker pool."""
 
@@ -114,14 +123,15 @@ class CopyBot:
         secret = slack.signing_secret.get_secret_value() if slack.signing_secret else ""
         if not socket_mode and not secret:
             raise InputError("SLACK_SIGNING_SECRET is not set (needed to verify requests in HTTP mode)", field="SLACK_SIGNING_SECRET")
-        app = App(
-            name="copyloop",
-            client=client,
-            signing_secret=secret,
-            token_verification_enabled=False,  # no auth.test at start: build offline, fail on first use
-            request_verification_enabled=not socket_mode,
-            process_before_response=False,  # ack returns the HTTP response; work continues after it
-        )
+        # Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns that the given
+        # client wins over it; our client *is* that token (plus SLACK_API_URL), so mute that one warning.
+        bolt_logger = logging.getLogger("slack_bolt.App")
+        mute = _DropMessage("`token` will be unused")
+        bolt_logger.addFilter(mute)
+        try:
+            app = self._new_app(client, secret, socket_mode)
+        finally:
+            bolt_logger.removeFilter(mute)
         app.use(self._drop_redeliveries)
         app.command("/copy")(self.on_copy)
         app.event("app_mention")(self.on_mention)
@@ -129,6 +139,17 @@ class CopyBot:
         app.action(re.compile(r"^copy_"))(self.on_action)
         app.error(self._on_listener_error)
         return app
+
+    @staticmethod
+    def _new_app(client: WebClient, secret: str, socket_mode: bool) -> App:
+        return App(
+            name="copyloop",
+            client=client,
+            signing_secret=secret,
+            token_verification_enabled=False,  # no auth.test at start: build offline, fail on first use
+            request_verification_enabled=not socket_mode,
+            process_before_response=False,  # ack returns the HTTP response; work continues after it
+        )
 
     # middleware -------------------------------------------------------------------------------
     def _drop_redeliveries(self, body: dict[str, Any], request: Any, next: Callable[[], None]) -> BoltResponse | None:
