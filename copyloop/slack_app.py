@@ -24,6 +24,12 @@ carried in every button's value. Replies in a session thread are chat turns: fre
 request ("shorter, mention the bamboo"); a reply that is exactly ``accept``, ``undo``,
 ``score``, ``regenerate``, ``variants [n]``, ``pick N`` or ``channel NAME`` runs that command.
 
+Slack app configuration: slash command ``/copy`` and Interactivity pointing at
+``https://<host>/slack/events`` (HTTP mode), bot events ``app_mention`` and ``message.channels``
+(``message.groups`` for private channels), bot scopes ``commands``, ``chat:write``,
+``app_mentions:read``, ``channels:history`` (``groups:history``). Socket Mode needs an app-level
+token with ``connections:write`` and no public URL.
+
 Secrets come only from ``Settings.slack`` (``SLACK_BOT_TOKEN``, ``SLACK_SIGNING_SECRET``,
 ``SLACK_APP_TOKEN``) as ``SecretStr``; none is ever logged (slack_sdk redacts the
 Authorization header in its debug log).
@@ -169,6 +175,9 @@ class CopyBot:
         ack()
         channel, user = command["channel_id"], command.get("user_id", "")
         team = command.get("team_id", "")
+        if command.get("text", "").strip().lower() in ("", "help"):
+            self._ephemeral(channel, user, USAGE)
+            return
         try:
             product, copy_channel = self._parse_request(command.get("text", ""))
         except CopyloopError as exc:

@@ -107,6 +107,9 @@ def test_bad_product_gets_an_ephemeral_explanation(mock: MockSlackApi, slack: Sl
     note = mock.wait_for(in_channel("C_BADJSON", "chat.postEphemeral"))[-1]
     assert "not valid JSON" in note.args["text"] and "Usage" in note.args["text"]
     assert not in_channel("C_BADJSON", "chat.postMessage")(mock.calls)
+    assert slack.command("help", channel="C_HELP").status == 200
+    usage = mock.wait_for(in_channel("C_HELP", "chat.postEphemeral"))[-1]
+    assert usage.args["text"].startswith("Usage: /copy") and usage.args["user"] == "U1"
 
 
 def test_catalog_id_and_channel_argument(mock: MockSlackApi, slack: SlackClientSim) -> None:
