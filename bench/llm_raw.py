@@ -76,7 +76,7 @@ def drafter_calls(products: list[Any], channels: list[str], candidates: int) -> 
                         "max_tokens": token_budget(spec),
                         "temperature": angle.temperature,
                         "seed": i,
-                        "grammar": grammar_for(spec),
+                        "grammar": grammar_for(spec, product),
                         "stop": stop_sequences(spec),
                     }
                 )
