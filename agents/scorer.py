@@ -120,15 +120,27 @@ class ConversionScorer:
         return self.artifact.description
 
     # scoring --------------------------------------------------------------------------------
-    def parts(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+    def parts(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Utility parts per text, in uncalibrated logit units: ``embedding`` (n,), ``features``
-        (n, n_features), ``terms`` (n,), plus the ``raw`` feature values and the sparse ``tfidf`` rows."""
+        (n, n_features), ``terms`` (n,), plus the ``raw`` feature values and the sparse ``tfidf`` rows.
+
+        ``embeddings``: the texts' MiniLM vectors when the caller already has them (the embedding
+        is ~99% of scoring time), one row per text, from the same model the artifact names."""
         raw = feature_matrix(texts)
         z = (np.clip(raw, self._clip_lo, self._clip_hi) - self._mean) / self._scale
-        unique = list(dict.fromkeys(texts))
-        emb = self.embedder.encode(unique).astype(np.float64)
-        row = {t: k for k, t in enumerate(unique)}
-        e_part = (emb @ self._w_e)[[row[t] for t in texts]]
+        if embeddings is not None:
+            emb_rows = np.asarray(embeddings, dtype=np.float64)
+            if emb_rows.shape != (len(texts), self.artifact.embedding.dim):
+                raise InputError(
+                    f"embeddings have shape {emb_rows.shape}, expected ({len(texts)}, {self.artifact.embedding.dim})",
+                    field="embeddings",
+                )
+            e_part = emb_rows @ self._w_e
+        else:
+            unique = list(dict.fromkeys(texts))
+            emb = self.embedder.encode(unique).astype(np.float64)
+            row = {t: k for k, t in enumerate(unique)}
+            e_part = (emb @ self._w_e)[[row[t] for t in texts]]
         parts = {"raw": raw, "features": z * self._w_f, "embedding": e_part}
         if self._vectorizer is not None and self._w_t is not None:
             tf = self._vectorizer.transform(texts)
@@ -151,14 +163,22 @@ class ConversionScorer:
         u = self.utilities([a, b])
         return float(_sigmoid(np.asarray(self._slope * (u[0] - u[1]))))
 
-    def score(self, texts: Sequence[str], channel: str | None = None) -> list[ScoredText]:
-        """Score each text; empty or blank texts score 0.0 (they cannot win anything)."""
+    def score(
+        self, texts: Sequence[str], channel: str | None = None, *, embeddings: np.ndarray | None = None
+    ) -> list[ScoredText]:
+        """Score each text against the typical competitors of ``channel`` (unknown/None: the training texts).
+
+        Empty or blank texts score 0.0 (they cannot win anything). ``embeddings`` (one row per
+        text, same order) skips re-embedding texts the caller has already embedded.
+        """
         texts = _check(texts)
         live = [k for k, t in enumerate(texts) if t.strip()]
         out: list[ScoredText | None] = [None] * len(texts)
         if live:
             live_texts = [texts[k] for k in live]
-            p = self.parts(live_texts)
+            if embeddings is not None and len(embeddings) != len(texts):
+                raise InputError(f"{len(embeddings)} embeddings for {len(texts)} texts", field="embeddings")
+            p = self.parts(live_texts, None if embeddings is None else np.asarray(embeddings)[live])
             utility = p["embedding"] + p["features"].sum(axis=1) + p["terms"]
             key = channel if channel in self._reference else "*"
             ref = self._reference[key]

@@ -101,3 +101,11 @@ def test_product_channels_compare_with_real_seller_copy(scorer: ConversionScorer
     (res,) = scorer.score([DESCRIPTION], channel="product_description")
     assert 0.02 < res.score < 0.98
     assert res.explanation.endswith("[vs typical product_description copy]")
+
+
+def test_precomputed_embeddings_give_the_same_scores(scorer: ConversionScorer) -> None:
+    texts = ["", *HEADLINES[:2]]
+    emb = scorer.embedder.encode(texts)
+    assert [r.score for r in scorer.score(texts, embeddings=emb)] == pytest.approx([r.score for r in scorer.score(texts)], abs=1e-6)
+    with pytest.raises(InputError):
+        scorer.score(texts, embeddings=emb[:1])
