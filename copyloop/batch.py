@@ -224,8 +224,13 @@ def item_seed(seed: int, product_id: str, channel: str) -> int:
 
 
 def worker_threads(workers: int, cores: int | None = None) -> int:
-    """llama.cpp / torch threads per worker so the workers together use each core once."""
-    return max(1, (cores or available_cores()) // max(1, workers))
+    """llama.cpp / torch threads per worker: the workers together use each core at most once, and
+    one process never gets more than half the cores — the llama backend's own default, because
+    llama.cpp threads spin on a barrier and a busy core stalls every token (measured on the 2-core
+    target under load: ~65 tokens/s with 1 thread, 5-9 with 2; a batch item took 550 s with 2
+    threads where the same refine took 31 s with 1)."""
+    cores = cores or available_cores()
+    return max(1, min(cores // max(1, workers), cores // 2))
 
 
 def available_cores() -> int:

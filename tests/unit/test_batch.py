@@ -303,7 +303,8 @@ def test_diversity_pass_redrafts_template_copy(tmp_path: Path, log_dir: Path) ->
 def test_item_seed_and_threads() -> None:
     assert item_seed(0, "a", "sms") == item_seed(0, "a", "sms") != item_seed(0, "b", "sms")
     assert item_seed(1, "a", "sms") != item_seed(0, "a", "sms")
-    assert worker_threads(2, cores=2) == 1 and worker_threads(1, cores=2) == 2 and worker_threads(8, cores=2) == 1
+    assert worker_threads(2, cores=2) == 1 and worker_threads(1, cores=2) == 1 and worker_threads(8, cores=2) == 1
+    assert worker_threads(1, cores=8) == 4 and worker_threads(2, cores=8) == 4 and worker_threads(8, cores=8) == 1
 
 
 def test_cli_exit_codes_and_json(tmp_path: Path, log_dir: Path) -> None:
