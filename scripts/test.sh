@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up everything and run the test suite. pytest's exit code 5 (no tests collected) fails.
-source "$(dirname "$0")/_venv.sh" "[test]"
+# Set up everything (with the [train] extra, so the fine-tuning pipeline is tested too) and run
+# the test suite. pytest exit code 5 (no tests collected) fails.
+source "$(dirname "$0")/_venv.sh" "[test,train]"
 set +e
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 rc=$?
