@@ -225,7 +225,9 @@ class ConversionScorer:
         contrib = [(float(v * self._w_t[j]), self._vocab[j]) for j, v in zip(row.indices, row.data)]
         same_sign = sorted((c for c in contrib if c[0] * t_eff > 0), key=lambda c: -abs(c[0]))[:2]
         words = ", ".join(f"'{w}'" for _, w in same_sign)
-        return f"words {words}" if words else ("winning words" if t_eff > 0 else "losing words")
+        if words:
+            return f"words {words}"
+        return "none of the usual losing words" if t_eff > 0 else "none of the usual winning words"
 
 
 def _check(texts: Sequence[str]) -> list[str]:

@@ -10,7 +10,9 @@ end of the input (an editor's trailing newline), which are ignored.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import warnings
 from pathlib import Path
 from typing import IO, Any, Iterator, Optional
 
@@ -21,6 +23,8 @@ from copyloop.cli._common import surface_errors
 HELP = """Score marketing texts: P(text beats a typical competing variant in an A/B test).
 
 Reads JSON lines {"text": "...", ...} from --input or stdin and writes each object back with "score" (0-1) and "explanation" added. A bad line (not JSON, not an object, no/empty "text") goes to stderr as {"line": N, "error": "..."}; the run continues and exits with code 2.
+
+Pass --channel (or a "channel" field per line), e.g. product_description, amazon_bullet, google_ads_headline: the score then compares with typical copy of that channel (real Amazon seller copy for the bundled model); without one, texts are compared with news headlines and product copy scores low.
 
 Honesty note: the bundled model learned from Upworthy news-headline A/B tests (clicks on news headlines), not from product copy. On product descriptions and bullets it says how much the wording resembles winning headlines, a rough guide at best. Retrain it on your own shop's A/B logs with `copyloop train-scorer --ab-log FILE` to learn what converts for you, then pass the result with --model (or set COPYLOOP_SCORER__ARTIFACT_PATH).
 """
@@ -110,6 +114,12 @@ def register(app: typer.Typer) -> None:
         model: Optional[Path] = typer.Option(None, "--model", "-m", help="scorer artifact from `copyloop train-scorer` (default: bundled)"),
         channel: Optional[str] = typer.Option(None, "--channel", "-c", help="channel whose typical competitors to compare with (a line's own \"channel\" wins)"),
     ) -> None:
+        # stderr carries the bad-line JSON records other tools parse: keep library chatter off it
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TQDM_DISABLE", "1")
+        warnings.filterwarnings("ignore", category=FutureWarning)
+
         from copyloop.agents.scorer import ConversionScorer
         from copyloop.errors import InputError
         from copyloop.settings import Settings
