@@ -64,15 +64,15 @@ def _tree_rss(root: int) -> int:
 class PeakSampler(threading.Thread):
     def __init__(self, pid: int, every: float = 0.2) -> None:
         super().__init__(daemon=True)
-        self.pid, self.every, self.peak, self._stop = pid, every, 0, threading.Event()
+        self.pid, self.every, self.peak, self._halt = pid, every, 0, threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.peak = max(self.peak, _tree_rss(self.pid))
-            self._stop.wait(self.every)
+            self._halt.wait(self.every)
 
     def stop(self) -> int:
-        self._stop.set()
+        self._halt.set()
         self.join()
         return self.peak
 
