@@ -38,7 +38,7 @@ from copyloop.training.finetune_data import (
     write_ids,
 )
 from copyloop.training.lora_train import LoraTrainConfig, PreferencePair, SFTExample
-from copyloop.training.reward import RewardWeights, combine
+from copyloop.training.reward import RewardWeights, combine, reward_from_critiques
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +172,6 @@ def build_groups(
         parts = reward_model.critique(product, spec, [p[0] for p in pool], exemplars=rec.exemplars, run_texts=run_texts[-RUN_TEXTS_WINDOW:])
         group = Group(product, rec.channel, list(rec.exemplars))
         for (text, angle, source), (conversion, critiques) in zip(pool, parts):
-            from copyloop.training.reward import reward_from_critiques
-
             r = reward_from_critiques(conversion, critiques, weights, product.category)
             group.candidates.append(
                 Candidate(text, angle, source, r.conversion, r.diversity, r.sentiment, r.cta, r.hard_pass, r.failed_hard, r.unsupported)

@@ -81,8 +81,13 @@ def plot_tradeoff(rows: Sequence[dict[str, float]], knee: float | None, path: Pa
     xs = [r["creativity"] for r in rows]
     ys = [r["conversion"] for r in rows]
     ax.plot(xs, ys, "-o", color="#3b6ea8", markersize=4, label="winners per prompt, reranked by R_λ")
+    # several λ often pick the same winners: one label per distinct point ("λ=0.2–0.8")
+    labels: dict[tuple[float, float], list[float]] = {}
     for r in rows:
-        ax.annotate(f"λ={r['lambda']:g}", (r["creativity"], r["conversion"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        labels.setdefault((r["creativity"], r["conversion"]), []).append(r["lambda"])
+    for (x, y), lams in labels.items():
+        text = f"λ={lams[0]:g}" if len(lams) == 1 else f"λ={min(lams):g}–{max(lams):g}"
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
     if knee is not None:
         k = next(r for r in rows if r["lambda"] == knee)
         ax.plot([k["creativity"]], [k["conversion"]], "s", color="#d0473b", markersize=9, fillstyle="none", label=f"elbow (λ={knee:g})")

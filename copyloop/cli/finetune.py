@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
         alpha: float = typer.Option(16.0, "--alpha", min=0.001, help="LoRA alpha"),
         lr: float = typer.Option(3e-4, "--lr", min=1e-7, max=1.0, help="SFT learning rate"),
         threads: int = typer.Option(2, "--threads", min=1, help="torch threads for training"),
-        max_minutes: Optional[float] = typer.Option(None, "--max-minutes", min=0.1, help="stop training when the run has used this long"),
+        max_minutes: float = typer.Option(25.0, "--max-minutes", min=0.1, help="training budget in minutes, split between SFT and DPO (stops early when spent)"),
         seed: int = typer.Option(0, "--seed", help="seed of sampling order, LoRA init and training"),
         cache_dir: Path = typer.Option(Path(".cache/finetune"), "--cache-dir", help="sample cache and scratch (gitignored)", file_okay=False),
         plot: Optional[Path] = typer.Option(None, "--plot", help="PNG of the λ trade-off (default: <cache-dir>/lambda_tradeoff.png)", dir_okay=False),

@@ -120,6 +120,8 @@ def test_peft_adapter_survives_export_and_import(tmp_path: Path) -> None:
 
     from copyloop.training.gguf_export import export_peft_model, load_gguf_adapter
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: a second thread only stalls on a busy CPU
     torch.manual_seed(0)
     cfg = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
@@ -138,5 +140,6 @@ def test_peft_adapter_survives_export_and_import(tmp_path: Path) -> None:
         got = imported(ids).logits
         with imported.disable_adapter():
             plain = imported(ids).logits
+    torch.set_num_threads(threads)
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
     assert (want - plain).abs().max() > 1e-2  # the adapter does something
