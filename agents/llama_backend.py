@@ -12,7 +12,9 @@ Why it looks like this:
   one draft (same system + product data, different angle line at the end) only evaluate the tail.
   ``prompt_tokens_reused`` measures that.
 - GBNF grammars are validated once per text (an invalid grammar fails loudly instead of crashing
-  inside llama.cpp) and cached.
+  inside llama.cpp) and cached; they are applied "grammar first" like llama.cpp's own samplers
+  (check the sampled token, constrain the whole vocabulary only on rejection), which measured
+  23.7 tokens/s against 12.9 with llama-cpp-python's in-chain grammar (24.5 without a grammar).
 - ``n`` completions are a loop with seeds ``seed, seed+1, ...``: reproducible per candidate.
 """
 
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from copyloop.agents.llama_sampling import install_grammar_first
 from copyloop.agents.llm import Message
 from copyloop.errors import ModelLoadError, ModelPathError, TemplateError
 
@@ -125,6 +128,7 @@ class LlamaCppBackend:
         verbose: bool = False,
         *,
         repeat_penalty: float = 1.1,
+        grammar_first: bool = True,
     ) -> None:
         import llama_cpp
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -164,6 +168,8 @@ class LlamaCppBackend:
             raise ModelLoadError("LoRA adapter", adapter, "llama.cpp rejected the file (not a GGUF LoRA for this model?)")
         self.load_seconds = time.perf_counter() - started
 
+        if grammar_first:
+            install_grammar_first(self.llama)  # grammars at ~no cost: see llama_sampling.py
         template = self.llama.metadata.get("tokenizer.chat_template")
         if not template:
             raise TemplateError(f"GGUF model has no chat template: {path}")

@@ -175,3 +175,18 @@ def test_backend_cache_loads_once_per_key() -> None:
     assert a is b and a is not c and len(cache) == 2
     cache.clear()
     assert len(cache) == 0
+
+
+def test_grammar_first_sampling_mostly_takes_the_fast_path(backend: LlamaCppBackend) -> None:
+    from copyloop.agents.llama_sampling import GrammarFirstSampler
+
+    grammar = 'root ::= [A-Za-z ,.]{10,60}'
+    [text] = backend.generate(MESSAGES, max_tokens=30, temperature=0.7, seed=2, grammar=grammar)
+    sampler = backend.llama._sampler
+    assert isinstance(sampler, GrammarFirstSampler)
+    assert sampler.fast > sampler.slow and re.fullmatch(r"[A-Za-z ,.]{10,60}", text), (sampler.fast, sampler.slow, text)
+
+
+def test_in_chain_grammar_is_still_available() -> None:
+    plain = LlamaCppBackend(grammar_first=False, n_ctx=512)
+    assert plain.generate(MESSAGES, max_tokens=8, temperature=0.8, seed=4, grammar=YES_NO)[0] in {"yes", "no"}
