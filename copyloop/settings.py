@@ -35,7 +35,7 @@ class LLMSettings(BaseModel):
         None, description="GGUF LoRA adapter; default: the bundled fine-tuned adapter if present; 'none' disables it"
     )
     n_ctx: int = Field(2048, ge=256, description="context window in tokens")
-    n_threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads; default: half the cores (llama.cpp threads stall on an oversubscribed core)")
     n_batch: int = Field(512, ge=8, description="prompt evaluation batch size")
     max_tokens: int = Field(220, ge=8, description="max new tokens per candidate")
 
