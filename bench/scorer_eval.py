@@ -267,11 +267,12 @@ def _plot(bins_sig, bins_all, scores, product_scores, path: Path, figures: dict)
     ax.set_xlim(0.5, 1)
     ax.set_ylim(0.3, 1)
     ax2.hist(scores, bins=30, range=(0, 1), alpha=0.5, label="held-out headlines (eval model)", density=True)
-    for kind, vals in product_scores.items():
-        ax2.hist(vals, bins=30, range=(0, 1), histtype="step", lw=1.5, label=f"{kind} (bundled model)", density=True)
+    for kind in ("product_description", "amazon_bullet", "google_ads_headline"):  # the others look alike
+        if kind in product_scores:
+            ax2.hist(product_scores[kind], bins=20, range=(0, 1), histtype="step", lw=1.5, label=f"{kind} (bundled)", density=True)
     ax2.set_xlabel("score")
     ax2.set_title("Score distribution", fontsize=9)
-    ax2.legend(fontsize=8)
+    ax2.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
