@@ -143,7 +143,7 @@ def build_groups(
     from copyloop.tools.postprocess import clean
 
     groups: list[Group] = []
-    chosen_by_channel: dict[str, list[str]] = {}
+    earlier_by_channel: dict[str, list[str]] = {}
     for rec in records:
         item = catalog.get(rec.product_id)
         if item is None or not rec.candidates:
@@ -168,7 +168,9 @@ def build_groups(
         if seller_copy:
             add(seller_text(item.seller_bullets, spec), SELLER_ANGLE, "seller")
 
-        run_texts = chosen_by_channel.setdefault(rec.channel, [])
+        # "copy already in the catalog": what the base drafter wrote first for the products
+        # before this one (independent of λ, so the parts can be cached and the λ sweep is fair)
+        run_texts = earlier_by_channel.setdefault(rec.channel, [])
         parts = reward_model.critique(product, spec, [p[0] for p in pool], exemplars=rec.exemplars, run_texts=run_texts[-RUN_TEXTS_WINDOW:])
         group = Group(product, rec.channel, list(rec.exemplars))
         for (text, angle, source), (conversion, critiques) in zip(pool, parts):
@@ -176,9 +178,7 @@ def build_groups(
             group.candidates.append(
                 Candidate(text, angle, source, r.conversion, r.diversity, r.sentiment, r.cta, r.hard_pass, r.failed_hard, r.unsupported)
             )
-        best = group.ranked(weights)[0]
-        if best[1].hard_pass:
-            run_texts.append(best[1].text)
+        run_texts.append(rec.candidates[0]["text"])
         groups.append(group)
         if progress:
             progress(1)
@@ -333,7 +333,7 @@ def run_finetune(cfg: FinetuneConfig, settings: Any, *, progress_factory: Callab
 
     # 3. score -------------------------------------------------------------------------------
     t = time.perf_counter()
-    reward_model = RewardModel.from_settings(settings, embedder=embedder)
+    reward_model = RewardModel.from_settings(settings, embedder=embedder, cache_dir=Path(cfg.cache_dir))
     by_id = {c.id: c for c in catalog}
     with bar("scoring candidates", len(records)) as advance:
         groups = build_groups(

@@ -16,7 +16,10 @@ never trained towards it (and it becomes the "rejected" side of preference pairs
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 from pydantic import BaseModel, Field
@@ -115,10 +118,70 @@ def reward_from_critiques(
     )
 
 
+class ScoreCache:
+    """The weight-free parts of rewards (conversion score and critiques), cached in a JSONL file.
+
+    Scoring ~1,000 candidates takes minutes on a busy CPU and does not depend on λ or the reward
+    weights, so a re-run with another λ reuses it. The key covers the text, the product, the
+    channel, the reference texts and a ``salt`` that changes with the scorer artifact and the
+    critics' code, so a new scorer or critic never reads stale verdicts.
+    """
+
+    def __init__(self, path: Path, salt: str) -> None:
+        self.path = Path(path)
+        self.salt = salt
+        self.entries: dict[str, tuple[float, list[Critique]]] = {}
+        if self.path.is_file():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                    self.entries[row["key"]] = (float(row["conversion"]), [Critique(**c) for c in row["critiques"]])
+                except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                    continue  # a line cut by a killed run
+
+    def key(self, *parts: Any) -> str:
+        return hashlib.sha256(json.dumps([self.salt, *parts], ensure_ascii=False).encode()).hexdigest()
+
+    def get(self, key: str) -> tuple[float, list[Critique]] | None:
+        return self.entries.get(key)
+
+    def put(self, key: str, conversion: float, critiques: list[Critique]) -> None:
+        self.entries[key] = (conversion, critiques)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        row = {"key": key, "conversion": conversion, "critiques": [c.model_dump(mode="json") for c in critiques]}
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def scoring_salt(scorer_artifact: Path | None) -> str:
+    """Hash of what decides a verdict: the scorer artifact and the critics' / rules' source."""
+    import copyloop.agents.critics as critics_pkg
+    import copyloop.tools.claims as claims
+    import copyloop.tools.validators as validators
+    from copyloop.agents.scorer_artifact import DEFAULT_ARTIFACT
+
+    digest = hashlib.sha256()
+    files = sorted(Path(critics_pkg.__file__).parent.glob("*.py")) + [Path(claims.__file__), Path(validators.__file__)]
+    artifact = Path(scorer_artifact) if scorer_artifact else DEFAULT_ARTIFACT
+    for path in [*files, artifact]:
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 class RewardModel:
     """Scores candidate texts with the product's scorer and critics (both loaded once)."""
 
-    def __init__(self, scorer: Any, embedder: Any, *, sentiment_band: tuple[float, float], similarity_max: float, critics: list[Any] | None = None) -> None:
+    def __init__(
+        self,
+        scorer: Any,
+        embedder: Any,
+        *,
+        sentiment_band: tuple[float, float],
+        similarity_max: float,
+        critics: list[Any] | None = None,
+        cache: ScoreCache | None = None,
+    ) -> None:
         from copyloop.agents.critics import default_critics
 
         self.scorer = scorer
@@ -126,16 +189,21 @@ class RewardModel:
         self.sentiment_band = sentiment_band
         self.similarity_max = similarity_max
         self.critics = critics if critics is not None else default_critics()
+        self.cache = cache
 
     @classmethod
-    def from_settings(cls, settings: Any, *, scorer: Any = None, embedder: Any = None) -> "RewardModel":
+    def from_settings(cls, settings: Any, *, scorer: Any = None, embedder: Any = None, cache_dir: Path | None = None) -> "RewardModel":
         from copyloop.agents.scorer import ConversionScorer
         from copyloop.tools.embeddings import load_embedder
 
         embedder = embedder or load_embedder(settings.embeddings.model_path)
         scorer = scorer or ConversionScorer.load(settings.scorer.artifact_path, embedder=embedder)
         band = (settings.refine.sentiment_min, settings.refine.sentiment_max)
-        return cls(scorer, embedder, sentiment_band=band, similarity_max=settings.refine.similarity_max)
+        cache = None
+        if cache_dir is not None:
+            salt = scoring_salt(settings.scorer.artifact_path)
+            cache = ScoreCache(Path(cache_dir) / f"scores-{salt}.jsonl", salt)
+        return cls(scorer, embedder, sentiment_band=band, similarity_max=settings.refine.similarity_max, cache=cache)
 
     def critique(
         self, product: ProductBrief, spec: Any, texts: Sequence[str], *, exemplars: Sequence[str] = (), run_texts: Sequence[str] = ()
@@ -145,6 +213,14 @@ class RewardModel:
 
         if not texts:
             return []
+        keys = [
+            self.cache.key(product.id, product.fact_text(), spec.name, text, list(exemplars), list(run_texts))
+            for text in texts
+        ] if self.cache is not None else []
+        if self.cache is not None:
+            cached = [self.cache.get(k) for k in keys]
+            if all(c is not None for c in cached):
+                return [c for c in cached if c is not None]
         band = spec.sentiment_band or self.sentiment_band
         ctx = CriticContext(
             product=product,
@@ -161,6 +237,8 @@ class RewardModel:
         for i, (text, s) in enumerate(zip(texts, scored)):
             critiques = run_critics(Draft(text=text, candidate=i, source="finetune"), ctx, self.critics)
             out.append((float(s.score), critiques))
+            if self.cache is not None:
+                self.cache.put(keys[i], float(s.score), critiques)
         return out
 
     def score(
@@ -180,4 +258,13 @@ class RewardModel:
         ]
 
 
-__all__ = ["HARD_FILTERS", "Reward", "RewardModel", "RewardWeights", "combine", "reward_from_critiques"]
+__all__ = [
+    "HARD_FILTERS",
+    "Reward",
+    "RewardModel",
+    "RewardWeights",
+    "ScoreCache",
+    "combine",
+    "reward_from_critiques",
+    "scoring_salt",
+]

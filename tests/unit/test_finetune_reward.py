@@ -135,3 +135,24 @@ def test_lambda_sweep_moves_from_conversion_to_creativity_and_finds_the_elbow() 
     assert conv == sorted(conv, reverse=True) and crea == sorted(crea)
     assert rows[0]["conversion"] == pytest.approx(0.8) and rows[-1]["creativity"] == pytest.approx(1.0)
     assert elbow(rows) in (0.2, 0.5)  # "fresh pick": most of the creativity for little conversion
+
+
+def test_scores_are_cached_per_text_and_salt(tmp_path) -> None:
+    from copyloop.training.reward import ScoreCache
+
+    class CountingScorer(ConstantScorer):
+        calls = 0
+
+        def score(self, texts, channel=None):
+            CountingScorer.calls += 1
+            return super().score(texts, channel)
+
+    spec = ChannelRegistry().get("google_ads_headline")
+    path = tmp_path / "scores.jsonl"
+    model = RewardModel(CountingScorer(0.6), embedder=None, sentiment_band=(0.2, 0.95), similarity_max=0.9, cache=ScoreCache(path, "v1"))
+    first = model.score(PRODUCT, spec, ["Wooden Rainbow Stacker"], RewardWeights())
+    again = RewardModel(CountingScorer(0.1), embedder=None, sentiment_band=(0.2, 0.95), similarity_max=0.9, cache=ScoreCache(path, "v1"))
+    assert again.score(PRODUCT, spec, ["Wooden Rainbow Stacker"], RewardWeights()) == first  # read back, not rescored
+    assert CountingScorer.calls == 1
+    other_salt = RewardModel(CountingScorer(0.1), embedder=None, sentiment_band=(0.2, 0.95), similarity_max=0.9, cache=ScoreCache(path, "v2"))
+    assert other_salt.score(PRODUCT, spec, ["Wooden Rainbow Stacker"], RewardWeights())[0].conversion == pytest.approx(0.1)
