@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Sequence
 
 from copyloop.agents.draft_prompt import Angle, build_messages, worked_examples
 from copyloop.tools.channels import ChannelSpec
@@ -26,6 +27,10 @@ _ECHO_MARKERS = re.compile(
     re.IGNORECASE,
 )
 _VOWEL_RE = re.compile(r"[aeiouy]", re.IGNORECASE)
+# Quoted spans of a request are what the user wants said ('add "summer sale"') or what a critic
+# refers to, never the instruction itself, so they do not count as echo material.
+_QUOTED_RE = re.compile(r"\"[^\"]*\"|“[^”]*”|‘[^’]*’|(?<!\w)'[^']*'(?!\w)")
+REQUEST_ECHO_N = 3
 
 
 class GarbageOutput(ValueError):
@@ -111,7 +116,7 @@ def drop_repeats(text: str, spec: ChannelSpec, scaffold: "Scaffold | None" = Non
         kept: list[str] = []
         for sentence in sentences(para):
             key = _norm(sentence)
-            if not key or key in seen or (scaffold is not None and scaffold.echo(sentence) == "echoed the instructions"):
+            if not key or key in seen or (scaffold is not None and scaffold.echo(sentence) in _SENTENCE_ECHOES):
                 continue
             seen.add(key)
             kept.append(sentence)
@@ -143,14 +148,39 @@ def _echo_n(spec: ChannelSpec) -> int:
     return 4 if spec.max_chars is not None and spec.max_chars <= 60 else 5
 
 
+def request_grams(requests: Sequence[str]) -> frozenset[tuple[str, ...]]:
+    """Word trigrams of revision requests (human or critic), quoted spans removed."""
+    grams: set[tuple[str, ...]] = set()
+    for request in requests:
+        grams |= _ngrams(_QUOTED_RE.sub(" ", request), REQUEST_ECHO_N)
+    return frozenset(grams)
+
+
+def echoes_request(text: str, grams: frozenset[tuple[str, ...]]) -> bool:
+    """True when most of ``text`` is lifted from the revision requests.
+
+    A small model asked "make it shorter with the main benefit first" sometimes answers with
+    "Make it shorter with the main" — which passes every channel rule. At least two trigrams and
+    half of the text's trigrams must come from the requests, so copy that merely uses a word or a
+    phrase the user asked for ("waterproof to 50 m") is not flagged.
+    """
+    if not grams:
+        return False
+    mine = _ngrams(text, REQUEST_ECHO_N)
+    hits = len(mine & grams)
+    return hits >= 2 and hits >= 0.5 * len(mine)
+
+
 @dataclass(frozen=True)
 class Scaffold:
-    """What a candidate must not copy: the instructions, and the worked examples' copy."""
+    """What a candidate must not copy: the instructions, the worked examples' copy, and the
+    revision requests of this call (``with_requests``)."""
 
     instructions: frozenset[tuple[str, ...]]
     example_texts: frozenset[str]
     example_grams: frozenset[tuple[str, ...]]
     n: int
+    requests: frozenset[tuple[str, ...]] = frozenset()
 
     @classmethod
     def of(cls, spec: ChannelSpec, angle: Angle) -> "Scaffold":
@@ -171,9 +201,15 @@ class Scaffold:
             n=n,
         )
 
+    def with_requests(self, requests: Sequence[str]) -> "Scaffold":
+        """This scaffold plus the revision requests a candidate must not parrot."""
+        return replace(self, requests=request_grams(requests)) if requests else self
+
     def echo(self, text: str) -> str | None:
         if self.instructions and _ngrams(text, self.n) & self.instructions:
             return "echoed the instructions"
+        if echoes_request(text, self.requests):
+            return "echoed the request"
         if _norm(text) in self.example_texts:
             return "copied the worked example"
         mine = _phrases(text, 5)
@@ -182,8 +218,11 @@ class Scaffold:
         return None
 
 
+_SENTENCE_ECHOES = ("echoed the instructions", "echoed the request")
+
+
 def _norm(text: str) -> str:
     return " ".join(w.lower() for w in words(text))
 
 
-__all__ = ["GarbageOutput", "Scaffold", "close_sentence", "drop_repeats", "garbage_reason"]
+__all__ = ["GarbageOutput", "Scaffold", "close_sentence", "drop_repeats", "echoes_request", "garbage_reason", "request_grams"]

@@ -77,7 +77,7 @@ class Drafter:
             messages = build_messages(product, spec, exemplars, feedback, previous, angle)
             tries = _Tries()
             try:
-                text = self._candidate(messages, spec, angle, budget, seed + i, grammar, stop, tries, product)
+                text = self._candidate(messages, spec, angle, budget, seed + i, grammar, stop, tries, product, feedback)
             except RetryError as exc:
                 error = exc.last_attempt.exception()
                 assert isinstance(error, GarbageOutput)
@@ -111,8 +111,9 @@ class Drafter:
         stop: list[str],
         tries: "_Tries",
         product: ProductBrief,
+        feedback: Sequence[str] = (),
     ) -> str:
-        scaffold = self._scaffold_for(spec, angle)
+        scaffold = self._scaffold_for(spec, angle).with_requests(feedback)
         for attempt in Retrying(
             stop=stop_after_attempt(max(1, self.attempts)),
             retry=retry_if_exception_type(GarbageOutput),

@@ -65,11 +65,15 @@ def retrieve_exemplars(store: Any, product: ProductBrief, channel: str, k: int =
 
 
 def templates_fingerprint() -> str:
-    """Hash of the drafter's prompt templates: a template change invalidates cached samples."""
+    """Hash of what shapes the drafter's prompt (templates, grammars and the worked examples).
+
+    Recorded with each cached record so a reader can tell which prompt version drew it; it is
+    not part of the cache key (see ``cache_key``)."""
     from copyloop.prompts import PROMPTS_DIR
 
     digest = hashlib.sha256()
-    for path in sorted(PROMPTS_DIR.glob("draft_*.j2")) + sorted(PROMPTS_DIR.glob("grammar_*.j2")):
+    paths = sorted(PROMPTS_DIR.glob("draft_*.j2")) + sorted(PROMPTS_DIR.glob("draft_*.yaml")) + sorted(PROMPTS_DIR.glob("grammar_*.j2"))
+    for path in paths:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]

@@ -224,6 +224,29 @@ def test_copying_the_worked_example_is_garbage(product: ProductBrief) -> None:
     assert draft.text == GOOD_HEADLINE
 
 
+def test_parroting_the_revision_request_is_garbage_and_retried(product: ProductBrief) -> None:
+    # a real SmolLM2 chat run adopted this echo of the user's request as the headline
+    request = "Make it shorter with the main benefit first"
+    llm = FakeLLM().enqueue("Make it shorter with the main", GOOD_HEADLINE)
+    [draft] = Drafter(llm).draft(product, HEADLINE, n=1, seed=0, feedback=[request], previous="Bamboo Longboard Deals")
+    assert draft.text == GOOD_HEADLINE and len(llm.history) == 2
+
+
+def test_words_the_user_asked_for_are_not_an_echo(product: ProductBrief) -> None:
+    # quoted spans are what the user wants said; one shared phrase is using the request, not parroting it
+    llm = FakeLLM().enqueue("Bamboo Flex, Drop-Through Ride")
+    request = 'Mention "bamboo flex" and the drop-through ride in the headline'
+    [draft] = Drafter(llm).draft(product, HEADLINE, n=1, seed=0, feedback=[request])
+    assert draft.text == "Bamboo Flex, Drop-Through Ride" and len(llm.history) == 1
+
+
+def test_a_sentence_parroting_the_request_is_dropped_from_prose(product: ProductBrief) -> None:
+    request = "Please talk more about how the flex feels on long rides"
+    llm = FakeLLM().enqueue(GOOD_DESCRIPTION + " Please talk more about how the flex feels on long rides.")
+    [draft] = Drafter(llm).draft(product, DESCRIPTION, n=1, seed=0, feedback=[request])
+    assert draft.text == GOOD_DESCRIPTION and len(llm.history) == 1
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
