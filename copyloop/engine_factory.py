@@ -1,4 +1,4 @@
-"""How the interactive entry points (``copyloop chat``, ``copyloop slack serve|socket``) get an Engine.
+"""How the CLI entry points (``copyloop chat``, ``slack serve|socket``, ``refine``, ``demo``, ``evaluate``) get an Engine.
 
 By default ``Engine(settings)`` — the real local model, loaded lazily once per process. Setting
 ``COPYLOOP_ENGINE_FACTORY="package.module:function"`` makes those commands call

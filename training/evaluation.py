@@ -5,9 +5,9 @@ computed from the results and re-checked in code rather than trusted from the lo
 
 - ``mean_first_draft_score``: the scorer's score of the first candidate of the first round (what
   the drafter writes before any critique; the loop's ``first_draft_score``);
-- ``hard_rule_pass_rate``: share of returned texts with no channel-rule violation
-  (``tools.validators.check_rules``), no unsupported claim (``tools.claims``) and no failed hard
-  critique;
+- ``hard_rule_pass_rate``: share of returned texts with no hard channel-rule violation
+  (``tools.validators.check_rules``; soft findings such as a missing fifth bullet only cost
+  score), no unsupported claim (``tools.claims``) and no failed hard critique;
 - ``unsupported_claim_rate`` (returned texts) and ``first_draft_unsupported_rate`` (first drafts):
   share of texts with at least one claim the product's facts do not support;
 - ``distinct_2``: distinct word bigrams over the returned texts (per channel, averaged);
@@ -123,7 +123,9 @@ def _record(result: Any, product: ProductBrief, spec: Any, seconds: float) -> Ru
     first = result.trace[0].candidates[0].text if result.trace and result.trace[0].candidates else ""
     hard_critique_failed = any(c.hard and not c.passed for c in result.critiques)
     unsupported = bool(text) and bool(unsupported_claims(text, product))
-    hard_pass = bool(text) and not hard_critique_failed and not unsupported and not check_rules(text, spec)
+    # soft rule findings (e.g. 4 of 5 Amazon bullets) cost score, not the pass
+    hard_violation = any(v.hard for v in check_rules(text, spec))
+    hard_pass = bool(text) and not hard_critique_failed and not unsupported and not hard_violation
     return RunRecord(
         product_id=str(product.id or product.title[:40]),
         channel=result.channel or spec.name,

@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         with surface_errors():
             from dataclasses import asdict
 
-            from copyloop.engine import Engine
+            from copyloop.engine_factory import load_engine_factory
             from copyloop.settings import Settings
             from copyloop.training.evaluation import evaluate_products
 
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
             if adapter is not None:
                 settings.llm = settings.llm.model_copy(update={"lora_path": adapter.strip() or None})
             chosen = [c.strip().lower() for c in channels] or ["product_description"]
-            engine = Engine(settings)
+            engine = load_engine_factory()(settings)  # COPYLOOP_ENGINE_FACTORY may wrap the real Engine
             for ch in chosen:
                 engine.channels.get(ch)  # unknown channel: error listing the known ones, before loading models
             engine.load()
