@@ -71,22 +71,25 @@ def draft(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
 
 def repair(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Add a repaired variant of each candidate (unsupported claims removed, limits re-applied).
+    """Add a repaired variant of each candidate (unsupported claims and offensive sentences
+    removed, limits re-applied).
 
     A draft with one invented number can then still pass; the original stays in the pool so
     the scorer and critics decide which is better. Exact duplicates are judged once.
     """
     from copyloop.tools.claims import remove_unsupported
     from copyloop.tools.postprocess import clean
+    from copyloop.tools.validators import remove_offensive
 
     spec = runtime.context.channels.get(state.channel)
+    source = state.product.fact_text()
     pool: list[Draft] = []
     seen: set[str] = set()
     for d in state.drafts:
         if d.text not in seen:
             seen.add(d.text)
             pool.append(d)
-        fixed = clean(remove_unsupported(d.text, state.product), spec).strip()
+        fixed = clean(remove_offensive(remove_unsupported(d.text, state.product), source), spec).strip()
         if fixed and fixed not in seen:
             seen.add(fixed)
             pool.append(d.model_copy(update={"text": fixed, "source": "repair"}))
@@ -261,11 +264,12 @@ def _final_check(text: str, state: State, runtime: Runtime[RunContext]) -> list[
     from copyloop.tools.validators import check_rules, shouted_words
 
     spec = runtime.context.channels.get(state.channel)
-    # The product's own capitalised words ("LEGO", "BPA") are not shouting, as in the critic.
-    allowed_caps = shouted_words(state.product.fact_text())
+    # The product's own capitalised words ("LEGO", "BPA") are not shouting, and its own words are
+    # not offensive, as in the critic.
+    source = state.product.fact_text()
     found = [
         Critique(critic="final_check", score=0.0, passed=False, hard=True, message=v.message, details={"rule": v.rule})
-        for v in check_rules(text, spec, allowed_caps=allowed_caps)
+        for v in check_rules(text, spec, allowed_caps=shouted_words(source), product_text=source)
         if v.hard
     ]
     claims = unsupported_claims(text, state.product)

@@ -130,6 +130,34 @@ PROMO_PHRASES = [
 ]
 PROMO_RE = _rx(PROMO_PHRASES)
 
+# --- words that never belong in product copy --------------------------------------------------
+
+# A 135M model sampling at temperature sometimes writes slurs, sexual-violence or drug words into
+# copy for a child's toy. These are refused as a hard rule on every channel unless the product's
+# own data uses the word (a book title, a film tie-in). Kept short and unambiguous on purpose:
+# words with innocent senses in a catalog ("nude" heels, "XXX-Large", "dick" in "Moby Dick",
+# "tranny" for a gearbox, "kill switch") are not here.
+OFFENSIVE_TERMS = [
+    r"fuck\w*", r"motherfuck\w*", r"shit(?:s|ty|ting|head)?", r"bullshit", r"bitch(?:es|y)?", r"bastards?",
+    r"assholes?", r"arseholes?", r"cunts?", r"dickheads?", r"twats?", r"wankers?",
+    r"sluts?", r"slutty", r"whores?", r"porn\w*",
+    r"molest\w*", r"rap(?:e|es|ed|ing|ist|ists)", r"pedo(?:s|phile\w*|philia)?", r"paedo\w*", r"incest\w*",
+    r"bestiality", r"n[i1]gg\w*", r"fag(?:s|got\w*)?", r"retard(?:s|ed)?", r"spastic", r"kike", r"wetback", r"nazis?", r"kill (?:yourself|urself)", r"kys", r"suicid\w*", r"cocaine", r"heroin", r"meth",
+    r"crack pipe", r"terroris\w*", r"genocide",
+]
+OFFENSIVE_RE = _rx(OFFENSIVE_TERMS)
+
+
+def offensive_terms(text: str) -> list[str]:
+    """The offensive words in ``text``, lower-cased, in order of appearance (repeats dropped)."""
+    seen: list[str] = []
+    for m in OFFENSIVE_RE.finditer(text or ""):
+        word = m.group().lower()
+        if word not in seen:
+            seen.append(word)
+    return seen
+
+
 # --- echoes of the prompt and chat chatter ---------------------------------------------------
 
 # Anywhere in the output these betray an echoed instruction or an unfilled template.

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 from copyloop.tools.channels import ChannelSpec
 from copyloop.tools.emoji import find_emoji
 from copyloop.tools.gsm import sms_length
-from copyloop.tools.lexicons import PROMO_RE, SUPERLATIVE_RE, TEMPLATE_ECHO_RE
-from copyloop.tools.text import bullet_items, visible_len, word_count
+from copyloop.tools.lexicons import PROMO_RE, SUPERLATIVE_RE, TEMPLATE_ECHO_RE, offensive_terms
+from copyloop.tools.text import bullet_items, sentence_spans, visible_len, word_count
 
 
 class RuleViolation(BaseModel):
@@ -183,11 +183,15 @@ def shouted_words(text: str, allowed: Iterable[str] = ()) -> list[str]:
     return found
 
 
-def check_rules(text: str, spec: ChannelSpec, *, allowed_caps: Iterable[str] = ()) -> list[RuleViolation]:
+def check_rules(
+    text: str, spec: ChannelSpec, *, allowed_caps: Iterable[str] = (), product_text: str = ""
+) -> list[RuleViolation]:
     """Every rule of ``spec`` that ``text`` breaks (empty list: the copy is legal on the channel).
 
     ``allowed_caps`` are words that may appear in capitals without counting as shouting (the
     channel-rules critic passes the product's own capitalised words such as "LEGO" or "BPA").
+    ``product_text`` is the product's own data: an offensive word it uses itself (a book title)
+    may be repeated; any other is a hard violation on every channel.
     """
     if not text or not text.strip():
         return [RuleViolation(rule="empty", message="Write the copy: the text is empty")]
@@ -303,13 +307,44 @@ def check_rules(text: str, spec: ChannelSpec, *, allowed_caps: Iterable[str] = (
                 details={"found": echo},
             )
         )
+    allowed_words = set(offensive_terms(product_text))
+    rude = [w for w in offensive_terms(text) if w not in allowed_words]
+    if rude:
+        out.append(
+            RuleViolation(
+                rule="offensive",
+                message=f"Remove {_quote_list(rude)}: offensive words never belong in product copy",
+                details={"words": rude},
+            )
+        )
     if _MARKDOWN_RE.search(text):
         out.append(RuleViolation(rule="markdown", message="Remove the markdown formatting (**, #, ```); write plain text"))
     return out
+
+
+def remove_offensive(text: str, product_text: str = "") -> str:
+    """Repair step: drop the sentences (of each line or bullet) that carry an offensive word the
+    product's data does not use. Only deletes; returns "" when nothing is left."""
+    allowed = set(offensive_terms(product_text))
+
+    def clean_part(part: str) -> bool:
+        return all(w in allowed for w in offensive_terms(part))
+
+    if clean_part(text):
+        return text
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if clean_part(line):
+            lines.append(line)
+            continue
+        kept = [line[a:b] for a, b in sentence_spans(line) if clean_part(line[a:b])]
+        if kept:
+            lines.append(" ".join(s.strip() for s in kept))
+    return "\n".join(lines).strip()
 
 
 def hard_violations(violations: Iterable[RuleViolation]) -> list[RuleViolation]:
     return [v for v in violations if v.hard]
 
 
-__all__ = ["HASHTAG_RE", "RuleViolation", "check_rules", "hard_violations", "shouted_words"]
+__all__ = ["HASHTAG_RE", "RuleViolation", "check_rules", "hard_violations", "remove_offensive", "shouted_words"]

@@ -124,7 +124,7 @@ def _record(result: Any, product: ProductBrief, spec: Any, seconds: float) -> Ru
     hard_critique_failed = any(c.hard and not c.passed for c in result.critiques)
     unsupported = bool(text) and bool(unsupported_claims(text, product))
     # soft rule findings (e.g. 4 of 5 Amazon bullets) cost score, not the pass
-    hard_violation = any(v.hard for v in check_rules(text, spec))
+    hard_violation = any(v.hard for v in check_rules(text, spec, product_text=product.fact_text()))
     hard_pass = bool(text) and not hard_critique_failed and not unsupported and not hard_violation
     return RunRecord(
         product_id=str(product.id or product.title[:40]),

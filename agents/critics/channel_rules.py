@@ -19,7 +19,8 @@ class ChannelRulesCritic:
         spec = ctx.spec
         text = draft.text
         # the product's own capitalised words ("LEGO", "BPA") are not shouting
-        violations = check_rules(text, spec, allowed_caps=shouted_words(ctx.product.fact_text()))
+        source = ctx.product.fact_text()
+        violations = check_rules(text, spec, allowed_caps=shouted_words(source), product_text=source)
         hard = [v for v in violations if v.hard]
         soft = [v for v in violations if not v.hard]
         details = {

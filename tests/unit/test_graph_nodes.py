@@ -79,6 +79,21 @@ def test_repair_skips_a_variant_with_nothing_left(compiled: Any) -> None:
     assert [d.source for d in out["drafts"]] == ["llm"]
 
 
+def test_repair_drops_a_sentence_with_an_offensive_word(compiled: Any) -> None:
+    rude = GOOD_DESC.replace("Order yours today.", "Fun with your molester. Order yours today.")
+    out = call(compiled, "repair", State(product=PRODUCT, drafts=[Draft(text=rude)]), ctx())
+    [repaired] = [d for d in out["drafts"] if d.source == "repair"]
+    assert repaired.text == GOOD_DESC
+
+
+def test_finish_refuses_an_offensive_best(compiled: Any) -> None:
+    text = "Harbor puzzle, fuck yeah"
+    best = Judged(draft=Draft(text=text), score=0.9, critiques=[Critique(critic="channel_rules", score=1, passed=True, hard=True)])
+    state = State(product=PRODUCT, channel="google_ads_headline", best=best, least_bad=best, stop_reason="threshold_met", threshold=0.5)
+    result = call(compiled, "finish", state, ctx())["result"]
+    assert result.passed is False and result.stop_reason == "no_valid_draft"
+
+
 def test_critique_runs_every_critic_on_one_candidate(compiled: Any) -> None:
     task = CritiqueTask(index=3, draft=Draft(text=ONE_INVENTED), product=PRODUCT, channel="product_description", exemplars=[], previous=[])
     out = call(compiled, "critique", task, ctx())

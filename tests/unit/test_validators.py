@@ -248,3 +248,36 @@ def test_empty_text() -> None:
     for channel in REG.names():
         out = check_rules("   \n", REG.get(channel))
         assert [v.rule for v in out] == ["empty"] and out[0].hard
+
+
+# --- offensive words ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel", ["product_description", "amazon_bullet", "google_ads_headline", "sms"])
+def test_offensive_words_are_a_hard_violation_on_every_channel(channel: str) -> None:
+    # a real SmolLM2 bullet for a children's toy set
+    bad = "Safe For Kids: Great fun with your molester"
+    found = [v for v in check_rules(bad, REG.get(channel)) if v.rule == "offensive"]
+    assert found and found[0].hard and found[0].details["words"] == ["molester"]
+
+
+def test_words_with_innocent_catalog_senses_are_not_offensive() -> None:
+    ok = "Nude heels in XXX-Large, Moby Dick gift edition, flame retardant, kill switch, grapeseed oil"
+    assert "offensive" not in rules(ok, "product_description")
+
+
+def test_an_offensive_word_from_the_products_own_data_may_be_repeated() -> None:
+    spec = REG.get("google_ads_headline")
+    assert "offensive" in [v.rule for v in check_rules("Nazi Germany: A History", spec)]
+    assert not [v for v in check_rules("Nazi Germany: A History", spec, product_text="Nazi Germany, a history book") if v.rule == "offensive"]
+
+
+def test_remove_offensive_drops_only_the_offending_sentences_and_bullets() -> None:
+    from copyloop.tools.validators import remove_offensive
+
+    prose = "Soft cotton for every nap. This shit is great. Machine washable."
+    assert remove_offensive(prose) == "Soft cotton for every nap. Machine washable."
+    bullets = "SOFT: cotton for naps\nSAFE: fun with your molester\nEASY CARE: machine washable"
+    assert remove_offensive(bullets) == "SOFT: cotton for naps\nEASY CARE: machine washable"
+    assert remove_offensive("Total bullshit") == ""
+    assert remove_offensive("A Nazi history.", product_text="Nazi Germany") == "A Nazi history."
