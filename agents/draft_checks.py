@@ -104,11 +104,35 @@ def garbage_reason(
     return None
 
 
+_INITIALS_RE = re.compile(r"(?:\b[A-Za-z]\.){5,}")
+
+
+def _bad_bullet(item: str, scaffold: "Scaffold | None") -> bool:
+    """A bullet no reviser can use: letter soup ("A.G.T.C.O.F.S..."), an echoed instruction or
+    request, or too few letters to be language."""
+    letters = sum(ch.isalpha() for ch in item)
+    visible = sum(not ch.isspace() for ch in item)
+    if letters < 3 or letters < 0.6 * visible or _INITIALS_RE.search(item):
+        return True
+    return scaffold is not None and scaffold.echo(item) in _SENTENCE_ECHOES
+
+
 def drop_repeats(text: str, spec: ChannelSpec, scaffold: "Scaffold | None" = None) -> str:
-    """Repair instead of reject: drop sentences that repeat an earlier one word for word or that
-    echo the instructions, keeping paragraphs. A small model at low temperature often writes a
-    good paragraph and then loops on it; the first paragraph is worth keeping."""
-    if spec.is_bullets or len(sentences(text)) < 2:
+    """Repair instead of reject: drop sentences (bullets, on bullet channels) that repeat an
+    earlier one word for word or that echo the instructions or the request, keeping paragraphs.
+    A small model at low temperature often writes a good paragraph and then loops on it; the
+    first paragraph is worth keeping. Bullets that are letter soup are dropped too."""
+    if spec.is_bullets:
+        seen_items: set[str] = set()
+        kept_items: list[str] = []
+        for line in text.split("\n"):
+            key = _norm(line)
+            if not key or key in seen_items or _bad_bullet(line, scaffold):
+                continue
+            seen_items.add(key)
+            kept_items.append(line)
+        return "\n".join(kept_items)
+    if len(sentences(text)) < 2:
         return text
     seen: set[str] = set()
     paragraphs: list[str] = []

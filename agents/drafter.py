@@ -131,7 +131,10 @@ class Drafter:
                     stop=stop,
                 )[0]
                 text = clean(raw, spec)
-                repaired = drop_repeats(text, spec, scaffold)
+                # bullets: judge every line the model wrote before the channel's item cap keeps
+                # the first five, so a junk line does not take a good bullet's place
+                roomy = spec.is_bullets and raw.count("\n") >= spec.items
+                repaired = drop_repeats(clean(raw, spec.model_copy(update={"items": 2 * spec.items})) if roomy else text, spec, scaffold)
                 if repaired != text:
                     text = clean(repaired, spec)
                 text = close_sentence(text, spec)

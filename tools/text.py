@@ -173,7 +173,11 @@ def shared_phrases(text: str, others: Iterable[str], n: int = 4, top: int = 3) -
     return found[:top]
 
 
-_BULLET_MARK_RE = re.compile(r"^\s*(?:[-*•·–—▪►✓✔]+|\(?\d{1,2}[.)]|[a-e][.)])\s+")
+# list markers a model puts before a bullet: "-", "•", "1.", "2)", "15.2." (outline numbers),
+# "8.x", and "1.Word" with no space; a leading measurement ("8.5 inches", "3.5mm") is kept
+_BULLET_MARK_RE = re.compile(
+    r"^\s*(?:[-*•·–—▪►✓✔]+\s+|\(?\d{1,2}\.\d{1,2}\.\s*|\d{1,2}\.x\s+|\(?\d{1,2}[.)]\s+|\d{1,2}\.(?=[A-Z][a-z])|[a-e][.)]\s+)"
+)
 
 
 def bullet_items(text: str) -> list[str]:

@@ -325,6 +325,30 @@ def test_a_looping_description_is_repaired_not_retried(product: ProductBrief) ->
     assert len(llm.history) == 1
 
 
+def test_bad_bullets_are_dropped_not_the_whole_list(product: ProductBrief) -> None:
+    # shapes a real SmolLM2 run produced for amazon_bullet: outline numbers, letter soup, an echo
+    # of the revision request, a repeated bullet
+    request = "Make it more appealing to shoppers: open with the most useful benefit from the facts"
+    raw = "\n".join(
+        [
+            "15.2. RESPONSIVE FLEX: a bamboo core in fiberglass gives a lively ride",
+            "A.G.T.C.O.F.S.P.E.N.D.R.I.B.E.Y.A.H.U.V.A.L.",
+            "Make it more appealing to shoppers: open with the most useful benefit",
+            "STABLE: the drop-through mount keeps the deck low and steady",
+            "STABLE: the drop-through mount keeps the deck low and steady",
+            "1.Smooth Carving: flex and control in one deck for long rides",
+        ]
+    )
+    llm = FakeLLM().enqueue(raw)
+    [draft] = Drafter(llm).draft(product, BULLETS, n=1, seed=0, feedback=[request])
+    assert draft.text.split("\n") == [
+        "RESPONSIVE FLEX: a bamboo core in fiberglass gives a lively ride",
+        "STABLE: the drop-through mount keeps the deck low and steady",
+        "Smooth Carving: flex and control in one deck for long rides",
+    ]
+    assert len(llm.history) == 1
+
+
 def test_grammar_lets_digits_spell_only_the_products_numbers(product: ProductBrief) -> None:
     from copyloop.agents.draft_prompt import allowed_numbers
 

@@ -46,3 +46,10 @@ def test_repeated_phrases_counts_texts_and_hides_sub_phrases() -> None:
 def test_shared_phrases() -> None:
     assert shared_phrases("Perfect for any occasion, this mug", ["A lamp perfect for any occasion."]) == ["perfect for any occasion"]
     assert shared_phrases("Short text", ["Other"]) == []
+
+
+def test_bullet_markers_are_stripped_but_leading_measurements_kept() -> None:
+    from copyloop.tools.text import bullet_items
+
+    text = "15.2. FLEX: bamboo core\n8.x Domez figures\n1.Urui figure\n2) FUN: dice\n8.5 inches tall\n3.5mm jack included"
+    assert bullet_items(text) == ["FLEX: bamboo core", "Domez figures", "Urui figure", "FUN: dice", "8.5 inches tall", "3.5mm jack included"]
