@@ -135,11 +135,15 @@ def sample_candidates(
     n: int,
     seed: int,
     progress: Callable[[int], None] | None = None,
+    deadline: float | None = None,
 ) -> list[CandidateRecord]:
     """Candidates for every (product, channel), from the cache when present, else drawn now.
 
     Each product's seed comes from its id (``product_seed``; candidate ``i`` then adds ``i``
     inside the drafter), so a record does not depend on which others were drawn before it.
+    ``deadline`` (a ``time.time()`` value) stops drawing new records once passed; cached records
+    are still returned, so a budgeted cold run trains on fewer products and a re-run continues
+    sampling where it stopped.
     """
     out: list[CandidateRecord] = []
     templates = templates_fingerprint()
@@ -147,6 +151,10 @@ def sample_candidates(
         pid = str(product.id)
         for channel in channels:
             rec = cache.get(pid, channel)
+            if rec is None and deadline is not None and time.time() >= deadline:
+                if progress is not None:
+                    progress(1)
+                continue
             if rec is None:
                 spec = registry.get(channel)
                 exemplars = retrieve_exemplars(store, product, channel)

@@ -63,6 +63,9 @@ class FinetuneConfig(BaseModel):
     repair: bool = Field(True, description="add candidates with unsupported claims removed (as the loop does)")
     min_margin: float = Field(0.1, ge=0.0, description="least reward gap between chosen and rejected for a DPO pair")
     sample_threads: int = Field(1, ge=1, description="llama.cpp threads while sampling")
+    sample_minutes: float | None = Field(
+        None, gt=0.0, description="stop drawing new candidates after this many minutes (cached ones still count); None: draw all"
+    )
     lora: LoraTrainConfig = Field(default_factory=LoraTrainConfig)
     export_dtype: str = Field("f16", pattern="^(f16|f32)$")
     check_prompts: int = Field(3, ge=0, description="held-out prompts for the served-vs-trained logits check")
@@ -327,6 +330,7 @@ def run_finetune(cfg: FinetuneConfig, settings: Any, *, progress_factory: Callab
                 # is no training target either way, and retries tripled the sampling time)
                 [c.product for c in chosen], cfg.channels, drafter=Drafter(llm, attempts=1), registry=registry, store=store,
                 cache=cache, n=cfg.candidates, seed=cfg.seed, progress=advance,
+                deadline=time.time() + cfg.sample_minutes * 60 if cfg.sample_minutes else None,
             )
         heldout_records = _heldout_prompts(heldout, cfg, registry, store)
     seconds["sampling"] = time.perf_counter() - t
@@ -350,7 +354,8 @@ def run_finetune(cfg: FinetuneConfig, settings: Any, *, progress_factory: Callab
     knee = elbow(points)
     plot_path = Path(cfg.plot) if cfg.plot else Path(cfg.cache_dir) / "lambda_tradeoff.png"
     plot_tradeoff(points, knee, plot_path, chosen_lambda=cfg.weights.lam)
-    data_stats = {**data.stats, "split_fingerprint": split.fingerprint(), "train_products": len(chosen), "heldout_products": len(heldout)}
+    sampled_products = len({rec.product_id for rec in records})
+    data_stats = {**data.stats, "split_fingerprint": split.fingerprint(), "train_products": sampled_products, "heldout_products": len(heldout)}
     if cfg.dry_run:
         seconds["total"] = time.perf_counter() - started
         return FinetuneReport(None, heldout_path, None, data_stats, [], seconds, None, points, knee, plot_path)

@@ -76,6 +76,7 @@ def register(app: typer.Typer) -> None:
         lr: float = typer.Option(3e-4, "--lr", min=1e-7, max=1.0, help="SFT learning rate"),
         threads: int = typer.Option(2, "--threads", min=1, help="torch threads for training"),
         max_minutes: float = typer.Option(25.0, "--max-minutes", min=0.1, help="training budget in minutes, split between SFT and DPO (stops early when spent)"),
+        sample_minutes: Optional[float] = typer.Option(None, "--sample-minutes", min=0.1, help="stop drawing new candidates after this many minutes (cached ones still count; a re-run continues); default: draw all"),
         seed: int = typer.Option(0, "--seed", help="seed of sampling order, LoRA init and training"),
         cache_dir: Path = typer.Option(Path(".cache/finetune"), "--cache-dir", help="sample cache and scratch (gitignored)", file_okay=False),
         plot: Optional[Path] = typer.Option(None, "--plot", help="PNG of the λ trade-off (default: <cache-dir>/lambda_tradeoff.png)", dir_okay=False),
@@ -117,6 +118,7 @@ def register(app: typer.Typer) -> None:
                 ),
                 plot=plot,
                 dry_run=dry_run,
+                sample_minutes=sample_minutes,
             )
             report = run_finetune(cfg, settings, progress_factory=None if quiet else _rich_progress)
             payload = report.as_dict()
