@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import threading
+import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -89,11 +91,16 @@ class PoolRunner:
         for _ in range(2):
             if self._pool is not None:
                 return self._pool
+            ctx = multiprocessing.get_context("spawn")
+            # every ping waits at this barrier until all workers hold one, so each process takes
+            # exactly one ping: the pool is ready only when every worker has loaded its engine
+            # (a fast worker could otherwise answer all pings while another is still starting)
+            barrier = ctx.Barrier(self.workers)
             pool = ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=ctx,
                 initializer=_init_or_remember,
-                initargs=self._initargs,
+                initargs=(*self._initargs, barrier),
             )
             try:
                 # one ping per worker, submitted together, makes the pool start every process now
@@ -169,11 +176,14 @@ class PoolRunner:
 
 
 _INIT_ERROR: str | None = None
+_START_BARRIER: "threading.Barrier | None" = None
+START_TIMEOUT_S = 900.0  # model loads on a saturated 2-core box have taken minutes
 
 
-def _init_or_remember(settings: Settings, factory: str, threads: int) -> None:
+def _init_or_remember(settings: Settings, factory: str, threads: int, barrier: "threading.Barrier | None" = None) -> None:
     """Initializer that remembers a failure instead of breaking the pool without a reason."""
-    global _INIT_ERROR
+    global _INIT_ERROR, _START_BARRIER
+    _START_BARRIER = barrier
     try:
         init_worker(settings, factory, threads)
     except Exception as exc:  # noqa: BLE001 - reported to the parent as a fatal outcome
@@ -181,7 +191,21 @@ def _init_or_remember(settings: Settings, factory: str, threads: int) -> None:
 
 
 def _ping() -> str | None:
-    """First task of every pool: proves a worker started; returns its start-up error, if any."""
+    """First task of every pool: proves a worker started; returns its start-up error, if any.
+
+    Waits for every other worker's ping (see ``_ensure_pool``). A worker that failed to start
+    breaks the barrier so the others answer at once instead of waiting out the timeout."""
+    if _START_BARRIER is not None:
+        if _INIT_ERROR is not None:
+            _START_BARRIER.abort()
+        else:
+            started = time.monotonic()
+            try:
+                _START_BARRIER.wait(timeout=START_TIMEOUT_S)
+            except threading.BrokenBarrierError:
+                if time.monotonic() - started >= START_TIMEOUT_S:
+                    return f"batch workers did not all start within {START_TIMEOUT_S:.0f} s"
+                return None  # a peer aborted the barrier: its own ping reports why
     return _INIT_ERROR
 
 
