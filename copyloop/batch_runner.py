@@ -112,7 +112,9 @@ class PoolRunner:
                 continue
             init_error = next((e for e in errors if e), None)
             if init_error is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+                # every worker has answered its ping, so they are idle: wait for them to exit
+                # cleanly (not mid-start, when they would still be unpickling the barrier)
+                pool.shutdown(wait=True, cancel_futures=True)
                 raise CopyloopError(init_error)
             self._pool = pool
             return pool
