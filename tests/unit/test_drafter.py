@@ -337,6 +337,7 @@ def test_bad_bullets_are_dropped_not_the_whole_list(product: ProductBrief) -> No
             "STABLE: the drop-through mount keeps the deck low and steady",
             "STABLE: the drop-through mount keeps the deck low and steady",
             "1.Smooth Carving: flex and control in one deck for long rides",
+            "SIZE: 41 x 9.5 in; 10.7 lb",  # a spec bullet: few letters, still a bullet
         ]
     )
     llm = FakeLLM().enqueue(raw)
@@ -345,6 +346,7 @@ def test_bad_bullets_are_dropped_not_the_whole_list(product: ProductBrief) -> No
         "RESPONSIVE FLEX: a bamboo core in fiberglass gives a lively ride",
         "STABLE: the drop-through mount keeps the deck low and steady",
         "Smooth Carving: flex and control in one deck for long rides",
+        "SIZE: 41 x 9.5 in; 10.7 lb",
     ]
     assert len(llm.history) == 1
 
