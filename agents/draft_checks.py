@@ -31,6 +31,13 @@ _VOWEL_RE = re.compile(r"[aeiouy]", re.IGNORECASE)
 # refers to, never the instruction itself, so they do not count as echo material.
 _QUOTED_RE = re.compile(r"\"[^\"]*\"|“[^”]*”|‘[^’]*’|(?<!\w)'[^']*'(?!\w)")
 REQUEST_ECHO_N = 3
+# Words of an instruction *about* copy. Parroting needs one of them among the lifted phrases:
+# "make the headline say cozy nights start here" → "Cozy Nights Start Here" is the user's own
+# wording, done as asked, not an echo.
+_META_WORDS = frozenset(
+    "make add remove mention write rewrite shorter longer shorten lengthen tone copy headline "
+    "description bullet bullets sentence please avoid include appealing punchy version".split()
+)
 
 
 class GarbageOutput(ValueError):
@@ -187,13 +194,16 @@ def echoes_request(text: str, grams: frozenset[tuple[str, ...]]) -> bool:
     A small model asked "make it shorter with the main benefit first" sometimes answers with
     "Make it shorter with the main" — which passes every channel rule. At least two trigrams and
     half of the text's trigrams must come from the requests, so copy that merely uses a word or a
-    phrase the user asked for ("waterproof to 50 m") is not flagged.
+    phrase the user asked for ("waterproof to 50 m") is not flagged, and the lifted phrases must
+    carry an instruction word (``_META_WORDS``), so wording the user dictated is not flagged either.
     """
     if not grams:
         return False
     mine = _ngrams(text, REQUEST_ECHO_N)
-    hits = len(mine & grams)
-    return hits >= 2 and hits >= 0.5 * len(mine)
+    lifted = mine & grams
+    if len(lifted) < 2 or len(lifted) < 0.5 * len(mine):
+        return False
+    return any(w in _META_WORDS for g in lifted for w in g)
 
 
 @dataclass(frozen=True)

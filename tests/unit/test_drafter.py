@@ -240,6 +240,12 @@ def test_words_the_user_asked_for_are_not_an_echo(product: ProductBrief) -> None
     assert draft.text == "Bamboo Flex, Drop-Through Ride" and len(llm.history) == 1
 
 
+def test_wording_the_user_dictated_is_not_an_echo(product: ProductBrief) -> None:
+    llm = FakeLLM().enqueue("Cozy Nights Start Here")
+    [draft] = Drafter(llm).draft(product, HEADLINE, n=1, seed=0, feedback=["make the headline say cozy nights start here"])
+    assert draft.text == "Cozy Nights Start Here" and len(llm.history) == 1
+
+
 def test_a_sentence_parroting_the_request_is_dropped_from_prose(product: ProductBrief) -> None:
     request = "Please talk more about how the flex feels on long rides"
     llm = FakeLLM().enqueue(GOOD_DESCRIPTION + " Please talk more about how the flex feels on long rides.")
