@@ -153,17 +153,23 @@ class ScoreCache:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def scoring_salt(scorer_artifact: Path | None) -> str:
-    """Hash of what decides a verdict: the scorer artifact and the critics' / rules' source."""
+def verdict_sources() -> list[Path]:
+    """The source files a critic verdict depends on: the critics, and every module of
+    ``copyloop.tools`` — not only claims and validators, since the rules read their word lists
+    (lexicons), channel specs, quantities and text helpers from there."""
     import copyloop.agents.critics as critics_pkg
-    import copyloop.tools.claims as claims
-    import copyloop.tools.validators as validators
+    import copyloop.tools as tools_pkg
+
+    return sorted(Path(critics_pkg.__file__).parent.glob("*.py")) + sorted(Path(tools_pkg.__file__).parent.glob("*.py"))
+
+
+def scoring_salt(scorer_artifact: Path | None) -> str:
+    """Hash of what decides a verdict: the scorer artifact and ``verdict_sources``."""
     from copyloop.agents.scorer_artifact import DEFAULT_ARTIFACT
 
     digest = hashlib.sha256()
-    files = sorted(Path(critics_pkg.__file__).parent.glob("*.py")) + [Path(claims.__file__), Path(validators.__file__)]
     artifact = Path(scorer_artifact) if scorer_artifact else DEFAULT_ARTIFACT
-    for path in [*files, artifact]:
+    for path in [*verdict_sources(), artifact]:
         if path.is_file():
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -267,4 +273,5 @@ __all__ = [
     "combine",
     "reward_from_critiques",
     "scoring_salt",
+    "verdict_sources",
 ]

@@ -156,3 +156,12 @@ def test_scores_are_cached_per_text_and_salt(tmp_path) -> None:
     assert CountingScorer.calls == 1
     other_salt = RewardModel(CountingScorer(0.1), embedder=None, sentiment_band=(0.2, 0.95), similarity_max=0.9, cache=ScoreCache(path, "v2"))
     assert other_salt.score(PRODUCT, spec, ["Wooden Rainbow Stacker"], RewardWeights())[0].conversion == pytest.approx(0.1)
+
+
+def test_the_score_cache_salt_covers_the_rules_word_lists_and_channels() -> None:
+    from copyloop.training.reward import scoring_salt, verdict_sources
+
+    names = {p.name for p in verdict_sources()}
+    # an edit to the offensive-word or superlative lists, or to a channel spec, changes verdicts
+    assert {"lexicons.py", "channels.py", "validators.py", "claims.py", "grounding.py"} <= names
+    assert scoring_salt(None) == scoring_salt(None)
