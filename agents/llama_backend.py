@@ -11,6 +11,9 @@ Why it looks like this:
   llama-cpp reuses the longest common token prefix of consecutive prompts, so the n candidates of
   one draft (same system + product data, different angle line at the end) only evaluate the tail.
   ``prompt_tokens_reused`` measures that.
+- Models load through ``llama_loader.load_llama``: llama.cpp's extra buffer types (AMX, weight
+  repacking) stay off unless ``extra_buffer_types`` opts in; they crashed ``llama_decode`` on
+  AMX CPUs (issue #10).
 - GBNF grammars are validated once per text (an invalid grammar fails loudly instead of crashing
   inside llama.cpp) and cached; they are applied "grammar first" like llama.cpp's own samplers
   (check the sampled token, constrain the whole vocabulary only on rejection), which measured
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from copyloop.agents.llama_loader import load_llama
 from copyloop.agents.llama_sampling import install_grammar_first
 from copyloop.agents.llm import Message
 from copyloop.errors import ModelLoadError, ModelPathError, TemplateError
@@ -129,8 +133,8 @@ class LlamaCppBackend:
         *,
         repeat_penalty: float = 1.1,
         grammar_first: bool = True,
+        extra_buffer_types: bool = False,
     ) -> None:
-        import llama_cpp
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         path = Path(model_path).expanduser() if model_path else default_model_path()
@@ -143,14 +147,16 @@ class LlamaCppBackend:
         self.n_threads = n_threads or _default_threads()
         self.repeat_penalty = repeat_penalty
         self.verbose = verbose
+        self.extra_buffer_types = extra_buffer_types
         self._lock = threading.Lock()
         self._grammars: OrderedDict[str, "llama_cpp.LlamaGrammar"] = OrderedDict()
         self.stats = GenerationStats()
 
         started = time.perf_counter()
         try:
-            self.llama = llama_cpp.Llama(
-                model_path=str(path),
+            self.llama = load_llama(
+                path,
+                extra_buffer_types=extra_buffer_types,
                 lora_path=str(adapter) if adapter else None,
                 n_ctx=n_ctx,
                 n_threads=self.n_threads,
@@ -193,7 +199,13 @@ class LlamaCppBackend:
         """
         model = Path(llm.model_path).expanduser() if llm.model_path else default_model_path()
         adapter = resolve_lora_path(llm.lora_path, use_default=True)
-        kwargs = dict(n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_batch=llm.n_batch, verbose=verbose)
+        kwargs = dict(
+            n_ctx=llm.n_ctx,
+            n_threads=llm.n_threads,
+            n_batch=llm.n_batch,
+            verbose=verbose,
+            extra_buffer_types=llm.extra_buffer_types,
+        )
         return (cache if cache is not None else PROCESS_BACKENDS).get(model, adapter or NO_ADAPTER, **kwargs)
 
     # The LLMBackend protocol -------------------------------------------------------------------
@@ -309,8 +321,8 @@ class LlamaCppBackend:
 class BackendCache:
     """An explicit per-process cache of loaded backends.
 
-    Keyed by (model path, adapter path or "none", n_ctx, n_threads, n_batch): the same file with a
-    different context size is a different llama.cpp context. Thread-safe; a model loads once even
+    Keyed by (model path, adapter path or "none", n_ctx, n_threads, n_batch, extra buffer types):
+    the same file with a different context size is a different llama.cpp context. Thread-safe; a model loads once even
     when several threads ask for it at the same time.
     """
 
@@ -327,17 +339,24 @@ class BackendCache:
         n_threads: int | None = None,
         n_batch: int = 512,
         verbose: bool = False,
+        extra_buffer_types: bool = False,
     ) -> LlamaCppBackend:
         """The cached backend for these arguments, loading it on first use (explicit ``lora_path``
         semantics: None or "none" = no adapter)."""
         model = (Path(model_path).expanduser() if model_path else default_model_path()).resolve()
         adapter = resolve_lora_path(lora_path, use_default=False)
-        key = (str(model), str(adapter.resolve()) if adapter else NO_ADAPTER, n_ctx, n_threads, n_batch)
+        key = (str(model), str(adapter.resolve()) if adapter else NO_ADAPTER, n_ctx, n_threads, n_batch, extra_buffer_types)
         with self._lock:
             backend = self._backends.get(key)
             if backend is None:
                 backend = LlamaCppBackend(
-                    model, adapter, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, verbose=verbose
+                    model,
+                    adapter,
+                    n_ctx=n_ctx,
+                    n_threads=n_threads,
+                    n_batch=n_batch,
+                    verbose=verbose,
+                    extra_buffer_types=extra_buffer_types,
                 )
                 self._backends[key] = backend
             return backend

@@ -114,8 +114,8 @@ def measure(source: Path, out: Path, mode: str, workers: int, products: int, cha
 
 
 def quality(out: Path, similarity_max: float) -> dict[str, Any]:
-    from copyloop.batch_output import read_output
-    from copyloop.catalog_diversity import CopyItem, analyse_catalog
+    from copyloop.batch.output import read_output
+    from copyloop.batch.diversity import CopyItem, analyse_catalog
     from copyloop.tools.embeddings import load_embedder
 
     rows = [r for r in read_output(out) if not r.error and r.text]

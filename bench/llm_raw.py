@@ -1,6 +1,12 @@
 """Raw llama-cpp generation speed on the drafter's own prompts.
 
     .venv/bin/python bench/llm_raw.py [--n 5] [--channels product_description,google_ads_headline]
+                                      [--extra-buffers off|on|both] [--json]
+
+``--extra-buffers both`` (the default) loads the model twice in the same run, with llama.cpp's
+extra buffer types (AMX / repacked weights) off (copyloop's default since issue #10) and on, and
+prints both side by side. bench/llama_builds.py runs this script under several llama-cpp-python
+wheels (native vs portable build) to compare builds in one run.
 
 Prints model load time, prompt tokens (and how many the KV cache reused), generated tokens and
 tokens/s, with and without the channel grammar, calling ``Llama.create_completion`` directly on
@@ -102,38 +108,56 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--channels", default="product_description,google_ads_headline")
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--extra-buffers", choices=("off", "on", "both"), default="both",
+                    help="llama.cpp extra buffer types (AMX/repack): off is copyloop's default")
+    ap.add_argument("--json", action="store_true", help="also print one JSON line with every figure")
     args = ap.parse_args(argv)
 
+    import json
+
     from copyloop.agents.llama_backend import LlamaCppBackend
+    from copyloop.agents.llama_loader import system_info
 
-    started = time.perf_counter()
-    backend = LlamaCppBackend(lora_path="none", n_threads=args.threads)
-    load = time.perf_counter() - started
-    print(f"model: {backend.model_path.name}  threads: {backend.n_threads}  load: {load:.2f} s (llama only {backend.load_seconds:.2f} s)")
+    print(f"llama.cpp: {system_info()}")
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine: figures vary with it)")
-
-    calls = drafter_calls(load_products(args.csv, args.n), args.channels.split(","), args.candidates)
-    for channel in args.channels.split(","):
-        mine = [c for c in calls if c["channel"] == channel]
-        for label, use_grammar in (("grammar", True), ("no grammar", False)):
-            prompt = reused = tokens = 0
-            seconds = 0.0
-            for c in mine:
-                ids = backend.llama.tokenize(backend.format_prompt(c["messages"]).encode("utf-8"), add_bos=False, special=True)
-                prompt += len(ids)
-                reused += min(backend.llama.longest_token_prefix(backend.llama._input_ids.tolist(), ids), len(ids) - 1)
-                kw = {k: v for k, v in c.items() if k not in ("channel", "messages")}
-                if not use_grammar:
-                    kw["grammar"] = None
-                got, secs = raw_generate(backend, c["messages"], **kw)
-                tokens += got
-                seconds += secs
-            print(
-                f"{channel:22s} {label:10s} calls {len(mine):3d}  prompt tokens {prompt:6d} (KV reused {100 * reused / max(prompt, 1):.0f}%)"
-                f"  generated {tokens:5d} in {seconds:6.1f} s = {tokens / seconds if seconds else 0:5.1f} tokens/s"
-            )
+    channels = args.channels.split(",")
+    calls = drafter_calls(load_products(args.csv, args.n), channels, args.candidates)
+    variants = {"off": [False], "on": [True], "both": [False, True]}[args.extra_buffers]
+    figures: list[dict[str, Any]] = []
+    for extra in variants:
+        started = time.perf_counter()
+        backend = LlamaCppBackend(lora_path="none", n_threads=args.threads, extra_buffer_types=extra)
+        load = time.perf_counter() - started
+        label_buf = "extra buffers on" if extra else "extra buffers off"
+        print(f"[{label_buf}] model: {backend.model_path.name}  threads: {backend.n_threads}  load: {load:.2f} s")
+        for channel in channels:
+            mine = [c for c in calls if c["channel"] == channel]
+            for label, use_grammar in (("grammar", True), ("no grammar", False)):
+                prompt = reused = tokens = 0
+                seconds = 0.0
+                for c in mine:
+                    ids = backend.llama.tokenize(backend.format_prompt(c["messages"]).encode("utf-8"), add_bos=False, special=True)
+                    prompt += len(ids)
+                    reused += min(backend.llama.longest_token_prefix(backend.llama._input_ids.tolist(), ids), len(ids) - 1)
+                    kw = {k: v for k, v in c.items() if k not in ("channel", "messages")}
+                    if not use_grammar:
+                        kw["grammar"] = None
+                    got, secs = raw_generate(backend, c["messages"], **kw)
+                    tokens += got
+                    seconds += secs
+                rate = tokens / seconds if seconds else 0.0
+                figures.append({"extra_buffers": extra, "channel": channel, "grammar": use_grammar, "calls": len(mine),
+                                "prompt_tokens": prompt, "tokens": tokens, "seconds": round(seconds, 3),
+                                "tokens_per_second": round(rate, 2)})
+                print(
+                    f"  {channel:22s} {label:10s} calls {len(mine):3d}  prompt tokens {prompt:6d} (KV reused {100 * reused / max(prompt, 1):.0f}%)"
+                    f"  generated {tokens:5d} in {seconds:6.1f} s = {rate:5.1f} tokens/s"
+                )
+        del backend
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {rss:.0f} MiB")
+    if args.json:
+        print("JSON " + json.dumps({"system_info": system_info(), "figures": figures, "peak_rss_mib": round(rss)}))
     return 0
 
 

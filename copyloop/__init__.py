@@ -25,7 +25,8 @@ _EXPORTS: dict[str, str] = {
     "Engine": "copyloop.engine",
     "refine": "copyloop.engine",
     "rewrite_catalog": "copyloop.batch",
-    "Session": "copyloop.session",
+    "Session": "copyloop.chat.session",
+    "SessionStore": "copyloop.chat.session",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -38,6 +38,13 @@ class LLMSettings(BaseModel):
     n_threads: int | None = Field(None, ge=1, description="CPU threads; default: half the cores (llama.cpp threads stall on an oversubscribed core)")
     n_batch: int = Field(512, ge=8, description="prompt evaluation batch size")
     max_tokens: int = Field(220, ge=8, description="max new tokens per candidate")
+    extra_buffer_types: bool = Field(
+        False,
+        description=(
+            "let llama.cpp use its extra weight buffer types (AMX, repacked weights); off by default "
+            "because they crashed llama_decode on AMX CPUs, and the bundled Q4_1 model gains nothing from them"
+        ),
+    )
 
 
 class EmbeddingSettings(BaseModel):

@@ -29,6 +29,29 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 
 @pytest.fixture(scope="session")
+def llama_native_check():
+    """Load the default model and adapter and generate a few tokens in a child process, once.
+
+    Tests marked ``llama`` load llama.cpp inside the pytest process, where a native crash
+    (SIGSEGV, SIGILL) would end the whole run without a report. They run only when this child
+    succeeded; otherwise each fails at once with the child's signal and the CPU flags, and the
+    rest of the suite still runs and reports.
+    """
+    from copyloop.agents.llama_probe import probe_generation
+
+    return probe_generation(max_tokens=8, timeout=300)
+
+
+@pytest.fixture(autouse=True)
+def _llama_crash_guard(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("llama") is None:
+        return
+    result = request.getfixturevalue("llama_native_check")
+    if not result.ok:
+        pytest.fail("not run in the test process: " + result.describe_failure(), pytrace=False)
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Path of ../shared/data; skips the test when it is not there."""
     if not (SHARED_DATA / "upworthy" / "packages.csv").is_file():

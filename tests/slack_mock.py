@@ -252,7 +252,7 @@ class RunningBot:
     """A CopyBot served over real HTTP on 127.0.0.1 (random port), as ``copyloop slack serve`` does."""
 
     def __init__(self, settings: Any, engine: Any) -> None:
-        from copyloop.slack_app import EVENTS_PATH, build_bot, make_http_server
+        from copyloop.slack.app import EVENTS_PATH, build_bot, make_http_server
 
         self.bot = build_bot(settings, engine=engine)
         self.server = make_http_server(self.bot.app, "127.0.0.1", 0)

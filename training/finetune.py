@@ -319,7 +319,13 @@ def run_finetune(cfg: FinetuneConfig, settings: Any, *, progress_factory: Callab
     # 2. sample ------------------------------------------------------------------------------
     t = time.perf_counter()
     embedder = load_embedder(settings.embeddings.model_path)
-    llm = LlamaCppBackend(model_path=gguf, lora_path=None, n_ctx=settings.llm.n_ctx, n_threads=cfg.sample_threads)
+    llm = LlamaCppBackend(
+        model_path=gguf,
+        lora_path=None,
+        n_ctx=settings.llm.n_ctx,
+        n_threads=cfg.sample_threads,
+        extra_buffer_types=settings.llm.extra_buffer_types,
+    )
     cache = CandidateCache(Path(cfg.cache_dir) / f"candidates-{cache_key(model_path=gguf, n=cfg.candidates, seed=cfg.seed)}.jsonl")
     with tempfile.TemporaryDirectory(prefix="copyloop-ft-store-") as tmp:
         store = CopyStore(path=Path(tmp), embedder=embedder)  # what a fresh install retrieves from

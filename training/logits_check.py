@@ -71,11 +71,11 @@ def compare_logits(
     ``texts`` are full prompt strings (chat template already applied); they are tokenised once
     with the transformers tokenizer and fed as the same ids to both sides.
     """
-    from llama_cpp import Llama
+    from copyloop.agents.llama_loader import load_llama
 
     n_ctx = max_tokens + 16
-    served = Llama(str(gguf_model), lora_path=str(adapter), n_ctx=n_ctx, n_threads=threads, logits_all=True, verbose=False)
-    served_base = Llama(str(gguf_model), n_ctx=n_ctx, n_threads=threads, logits_all=True, verbose=False)
+    served = load_llama(gguf_model, lora_path=str(adapter), n_ctx=n_ctx, n_threads=threads, logits_all=True, verbose=False)
+    served_base = load_llama(gguf_model, n_ctx=n_ctx, n_threads=threads, logits_all=True, verbose=False)
     try:
         stats: dict[str, list[float]] = {k: [] for k in ("pearson", "delta_pearson", "delta_cos", "mad", "base")}
         top1 = top5 = positions = 0

@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from copyloop.batch import BatchSummary
-from copyloop.catalog_diversity import DiversityReport
+from copyloop.batch.diversity import DiversityReport
 
 
 def _fmt(v: float | None, pct: bool = False) -> str:

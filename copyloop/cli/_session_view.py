@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from copyloop.session import Scorecard, Turn, Version
+    from copyloop.chat.session import Scorecard, Turn, Version
 
 
 def version_panel(version: "Version", *, note: str | None = None, title: str | None = None) -> Panel:

@@ -22,7 +22,7 @@ from copyloop.cli._common import setup_logging, surface_errors
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from copyloop.session import Session
+    from copyloop.chat.session import Session
 
 PROMPT = "you> "
 
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         console = Console(highlight=False)
         with surface_errors():
             from copyloop.engine_factory import load_engine_factory
-            from copyloop.session import SessionStore
+            from copyloop.chat.session import SessionStore
             from copyloop.settings import Settings
 
             settings = Settings()
@@ -103,7 +103,7 @@ def _show_current(console: "Console", session: "Session", note: str | None = Non
 
 def _loop(console: "Console", session: "Session") -> None:
     from copyloop.errors import CopyloopError, RuleRefusal
-    from copyloop.turns import parse_turn
+    from copyloop.chat.turns import parse_turn
 
     while True:
         try:

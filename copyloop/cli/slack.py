@@ -27,7 +27,7 @@ def serve(
     with surface_errors():
         from copyloop.engine_factory import load_engine_factory
         from copyloop.settings import Settings
-        from copyloop.slack_app import EVENTS_PATH, build_bot, make_http_server
+        from copyloop.slack.app import EVENTS_PATH, build_bot, make_http_server
 
         bot = build_bot(Settings(), load_engine_factory())
         server = make_http_server(bot.app, host, port)
@@ -54,7 +54,7 @@ def socket(
     with surface_errors():
         from copyloop.engine_factory import load_engine_factory
         from copyloop.settings import Settings
-        from copyloop.slack_app import build_bot, socket_mode_handler
+        from copyloop.slack.app import build_bot, socket_mode_handler
 
         bot = build_bot(Settings(), load_engine_factory(), socket_mode=True)
         _stop_on_sigterm()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from copyloop.batch_output import read_output
+from copyloop.batch.output import read_output
 
 pytestmark = pytest.mark.integration
 

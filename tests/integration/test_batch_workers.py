@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from copyloop.batch import rewrite_catalog
-from copyloop.batch_output import read_errors, read_output
+from copyloop.batch.output import read_errors, read_output
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.llama]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit"))  # batch_engines, for spawned workers too
 

@@ -11,7 +11,7 @@ import pytest
 from copyloop.agents.llama_backend import DEFAULT_ADAPTER_PATH, BackendCache, LlamaCppBackend, default_model_path
 from copyloop.settings import LLMSettings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.llama]
 
 REPORT = DEFAULT_ADAPTER_PATH.with_suffix(".json")
 HELDOUT = DEFAULT_ADAPTER_PATH.with_suffix(".heldout.txt")

@@ -19,7 +19,7 @@ from copyloop.settings import LLMSettings
 from copyloop.tools.channels import ChannelRegistry
 from copyloop.tools.schemas import ProductBrief
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.llama]
 
 REGISTRY = ChannelRegistry()
 MESSAGES = [

@@ -18,7 +18,7 @@ from copyloop.tools.claims import unsupported_claims
 from copyloop.tools.schemas import ProductBrief
 from copyloop.tools.validators import check_rules, shouted_words
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.llama]
 
 PRODUCT = ProductBrief(
     id="it-skillet",

@@ -20,7 +20,7 @@ from slack_mock import TEAM, ApiCall, MockSlackApi, RunningBot, SlackClientSim, 
 from copyloop.engine import Engine
 from copyloop.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.llama]
 
 BOT_TOKEN = "xoxb-test-0000-bot-token-never-logged"
 SECRET = "test-signing-secret-never-logged"

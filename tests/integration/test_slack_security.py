@@ -67,7 +67,7 @@ def channel_calls(mock: MockSlackApi, channel: str) -> list[Any]:
 
 
 def test_building_the_app_touches_nothing(settings: Settings) -> None:
-    from copyloop.slack_app import build_app
+    from copyloop.slack.app import build_app
 
     quiet = MockSlackApi()
     try:
@@ -79,7 +79,7 @@ def test_building_the_app_touches_nothing(settings: Settings) -> None:
 
 
 def test_missing_secrets_are_clear_errors(tmp_path: Any) -> None:
-    from copyloop.slack_app import build_app
+    from copyloop.slack.app import build_app
 
     with pytest.raises(InputError, match="SLACK_BOT_TOKEN"):
         build_app(Settings(home=tmp_path, slack={"signing_secret": SECRET}))
@@ -159,7 +159,7 @@ def test_socket_mode_receives_a_command_and_acks(mock: MockSlackApi, settings: S
     """A real Socket Mode round trip: a local WebSocket server plays Slack's side."""
     from websockets.sync.server import serve
 
-    from copyloop.slack_app import build_bot, socket_mode_handler
+    from copyloop.slack.app import build_bot, socket_mode_handler
 
     acks: list[dict[str, Any]] = []
     got_ack = threading.Event()

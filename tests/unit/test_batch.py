@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from copyloop.batch import BatchSummary, item_seed, rewrite_catalog, worker_threads
-from copyloop.batch_output import read_errors, read_output
+from copyloop.batch.output import read_errors, read_output
 from copyloop.errors import InputError, UnknownChannelError
-from copyloop.jobstore import JobStore
+from copyloop.batch.jobstore import JobStore
 from copyloop.settings import Settings
 
 SCRIPTED = "batch_engines:scripted_engine"

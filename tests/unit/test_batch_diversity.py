@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from copyloop.catalog_diversity import CopyItem, analyse_catalog, contains_phrase, max_similarity_to
+from copyloop.batch.diversity import CopyItem, analyse_catalog, contains_phrase, max_similarity_to
 from copyloop.tools.embeddings import load_embedder
 
 TWIN = "Bright wooden blocks that stack high and spark hours of imaginative building for little hands."

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from copyloop.batch import rewrite_catalog
-from copyloop.batch_output import read_output
+from copyloop.batch.output import read_output
 
 FAKE = "batch_engines:fake_llm_engine"
 CHANNELS = ["product_description", "amazon_bullet"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from copyloop.batch_output import (
+from copyloop.batch.output import (
     ErrorRow,
     OutputRow,
     atomic_write_bytes,
@@ -20,7 +20,7 @@ from copyloop.batch_output import (
     write_output,
 )
 from copyloop.errors import InputError
-from copyloop.jobstore import JobStore, StoredResult
+from copyloop.batch.jobstore import JobStore, StoredResult
 
 ROWS = [
     OutputRow(product_id="p1", channel="product_description", text='Line one, with "quotes"\nand a second line; ok',
@@ -108,7 +108,7 @@ def test_job_store_records_and_replaces(tmp_path: Path) -> None:
 def test_progress_columns_use_the_phase_average() -> None:
     from rich.progress import Progress
 
-    from copyloop.batch_progress import EtaColumn, ItemsPerSecondColumn
+    from copyloop.batch.progress import EtaColumn, ItemsPerSecondColumn
 
     progress = Progress()
     tid = progress.add_task("x", total=10)

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from copyloop.errors import InputError
-from copyloop.product_input import ProductCatalog, parse_product, product_from_text, slack_plain_text, split_channel
-from copyloop.turns import TurnCommand, parse_turn
+from copyloop.chat.product_input import ProductCatalog, parse_product, product_from_text, slack_plain_text, split_channel
+from copyloop.chat.turns import TurnCommand, parse_turn
 
 CHANNELS = ["product_description", "amazon_title", "sms", "google_ads_headline"]
 

@@ -58,3 +58,53 @@ def test_only_copyloop_namespace_is_packaged() -> None:
     assert packages and all(p == "copyloop" or p.startswith("copyloop.") for p in packages)
     for required in ("agents", "graph", "tools", "prompts"):
         assert cfg["package-dir"][f"copyloop.{required}"] == required
+
+
+# --- the front door, grouped by the faces users meet (issue #12) ---------------------------------
+
+FACES = ["batch", "chat", "slack", "service", "experiments"]
+"""Subpackages of copyloop/ that each serve one face. A face may use the core of the front door
+(engine, settings, errors, ...) and the layers below, plus the faces listed in FACE_USES; the core
+never imports a face, so each face can be read (and removed) on its own."""
+FACE_USES = {"slack": {"chat"}, "service": {"chat", "batch", "experiments"}, "experiments": set(), "batch": set(), "chat": set()}
+
+
+def _face_of(module: str) -> str | None:
+    for face in FACES:
+        if module == f"copyloop.{face}" or module.startswith(f"copyloop.{face}."):
+            return face
+    return None
+
+
+def test_faces_live_in_their_own_folders() -> None:
+    top = sorted(p.stem for p in (ROOT / "copyloop").glob("*.py"))
+    stray = [m for m in top if m.split("_")[0] in ("batch", "session", "slack", "jobstore", "checkpointer", "turns")]
+    assert not stray, f"face modules at the top of copyloop/: {stray}"
+    for face in ("batch", "chat", "slack"):
+        assert (ROOT / "copyloop" / face / "__init__.py").is_file()
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_a_face_imports_only_the_core_and_the_faces_it_builds_on(face: str) -> None:
+    folder = ROOT / "copyloop" / face
+    if not folder.is_dir():
+        pytest.skip(f"copyloop/{face}/ does not exist yet")
+    allowed = FACE_USES[face] | {face}
+    bad = []
+    for path in sorted(folder.rglob("*.py")):
+        for mod in _imports(path):
+            other = _face_of(mod)
+            if other is not None and other not in allowed:
+                bad.append(f"{path.relative_to(ROOT)} imports {mod}")
+    assert not bad, "face import direction broken:\n" + "\n".join(bad)
+
+
+def test_the_core_of_the_front_door_imports_no_face() -> None:
+    bad = []
+    for path in sorted((ROOT / "copyloop").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        for mod in _imports(path):
+            if _face_of(mod) is not None:
+                bad.append(f"{path.relative_to(ROOT)} imports {mod}")
+    assert not bad, "the core imports a face:\n" + "\n".join(bad)

@@ -15,7 +15,7 @@ from session_fakes import PRODUCT, fake_engine
 from copyloop.agents.llm import FakeLLM
 from copyloop.engine import Engine
 from copyloop.errors import InputError, RuleRefusal, UnknownChannelError
-from copyloop.session import Session, SessionStore
+from copyloop.chat.session import Session, SessionStore
 from copyloop.settings import Settings
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from copyloop.checkpointer import open_checkpointer
+from copyloop.chat.checkpointer import open_checkpointer
 from copyloop.engine_factory import ENGINE_FACTORY_ENV, default_engine, load_engine_factory
 from copyloop.errors import DependencyError, InputError
 from copyloop.settings import Settings
-from copyloop.slack_ledger import EventLedger
+from copyloop.slack.ledger import EventLedger
 
 
 def test_sqlite_checkpointer_lives_at_checkpoint_path(tmp_path: Path) -> None:

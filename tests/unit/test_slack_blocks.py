@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from copyloop.session import Scorecard, Version
-from copyloop.slack_blocks import BUTTONS, accepted_blocks, draft_blocks, escape, scores_blocks, variant_blocks
+from copyloop.chat.session import Scorecard, Version
+from copyloop.slack.blocks import BUTTONS, accepted_blocks, draft_blocks, escape, scores_blocks, variant_blocks
 from copyloop.tools.schemas import Critique
 
 

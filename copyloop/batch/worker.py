@@ -28,7 +28,7 @@ from copyloop.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ENGINE_FACTORY = "copyloop.batch_worker:default_engine"
+DEFAULT_ENGINE_FACTORY = "copyloop.batch.worker:default_engine"
 
 # Failures worth another attempt: I/O hiccups, a locked SQLite/Chroma file, an LLM that returned
 # garbage (another seed usually works). Everything else fails the item at once.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from copyloop.session import Scorecard, Version
+from copyloop.chat.session import Scorecard, Version
 
 ACTION_PREFIX = "copy_"
 # action_id -> (button label, what it does)

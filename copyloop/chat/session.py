@@ -19,7 +19,7 @@ shows in the chat and Slack transcripts.
 
 Persistence: a LangGraph checkpointer keyed by thread id (SQLite at ``settings.checkpoint_path()``,
 Postgres when ``settings.store.postgres_dsn`` is set); the human turn is an ``interrupt()`` that
-``Command(resume=...)`` continues. See ``copyloop.session_graph``.
+``Command(resume=...)`` continues. See ``copyloop.chat.graph``.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from typing import Any, Callable, Literal
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
-from copyloop.checkpointer import open_checkpointer
+from copyloop.chat.checkpointer import open_checkpointer
 from copyloop.engine import coerce_product
 from copyloop.errors import InputError, RuleRefusal
-from copyloop.session_graph import SessionContext, build_session_graph
+from copyloop.chat.graph import SessionContext, build_session_graph
 from copyloop.settings import Settings
 from copyloop.tools.schemas import Critique, ProductBrief
 

@@ -37,7 +37,7 @@ from typing import Any, Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
-from copyloop.batch_output import (
+from copyloop.batch.output import (
     ErrorRow,
     OutputRow,
     check_output_path,
@@ -47,13 +47,13 @@ from copyloop.batch_output import (
     write_errors,
     write_output,
 )
-from copyloop.batch_progress import BatchProgress
-from copyloop.batch_runner import Runner, make_runner
-from copyloop.batch_worker import DEFAULT_ENGINE_FACTORY, ItemOutcome, ItemTask
-from copyloop.catalog_diversity import CopyItem, DiversityReport, analyse_catalog
+from copyloop.batch.progress import BatchProgress
+from copyloop.batch.runner import Runner, make_runner
+from copyloop.batch.worker import DEFAULT_ENGINE_FACTORY, ItemOutcome, ItemTask
+from copyloop.batch.diversity import CopyItem, DiversityReport, analyse_catalog
 from copyloop.engine_factory import ENGINE_FACTORY_ENV
 from copyloop.errors import InputError
-from copyloop.jobstore import JobStore, StoredResult
+from copyloop.batch.jobstore import JobStore, StoredResult
 from copyloop.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -379,7 +379,7 @@ def _stored(outcome: ItemOutcome, phase: str, input_hash: str, attempts_before: 
 
 def _run_diversity(batch: _Batch, runner_for: Any, settings: Settings) -> tuple[DiversityReport | None, DiversityReport | None]:
     """Measure, re-draft flagged items, measure again (see the module docstring)."""
-    from copyloop.catalog_diversity import contains_phrase, max_similarity_to
+    from copyloop.batch.diversity import contains_phrase, max_similarity_to
     from copyloop.tools.embeddings import load_embedder
 
     items, results = batch.copy_items()

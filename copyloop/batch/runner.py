@@ -23,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Protocol, Sequence
 
-from copyloop.batch_worker import (
+from copyloop.batch.worker import (
     FATAL_ERRORS,
     ItemOutcome,
     ItemTask,

@@ -10,7 +10,7 @@ Request path (HTTP mode, ``copyloop slack serve``; Socket Mode, ``copyloop slack
 1. Bolt verifies the signature with the signing secret (bad or older than 5 minutes -> 401;
    nothing else runs). Socket Mode needs no signature: the WebSocket is authenticated.
 2. A middleware drops Events API re-deliveries (``X-Slack-Retry-Num``) whose ``event_id`` the
-   ledger has seen (``copyloop.slack_ledger``), so a retry never starts a second draft.
+   ledger has seen (``copyloop.slack.ledger``), so a retry never starts a second draft.
 3. The listener calls ``ack()`` first — Slack wants it within 3 s — posts a cheap placeholder
    ("Writing…") in the thread and queues the model work on the bot's own executor
    (``settings.slack.workers`` threads, default 1: one local model, requests queued in order).
@@ -51,10 +51,10 @@ from slack_sdk import WebClient
 
 from copyloop.engine_factory import EngineFactory, default_engine
 from copyloop.errors import CopyloopError, InputError, RuleRefusal
-from copyloop.product_input import USAGE, ProductCatalog, parse_product, slack_plain_text, split_channel
-from copyloop.session import DEFAULT_CHANNEL, Session, SessionStore, Version
+from copyloop.chat.product_input import USAGE, ProductCatalog, parse_product, slack_plain_text, split_channel
+from copyloop.chat.session import DEFAULT_CHANNEL, Session, SessionStore, Version
 from copyloop.settings import Settings
-from copyloop.slack_blocks import (
+from copyloop.slack.blocks import (
     BUTTONS,
     PICK_ACTION,
     accepted_blocks,
@@ -64,9 +64,9 @@ from copyloop.slack_blocks import (
     scores_blocks,
     variant_blocks,
 )
-from copyloop.slack_ledger import EventLedger
+from copyloop.slack.ledger import EventLedger
 from copyloop.tools.schemas import ProductBrief
-from copyloop.turns import TurnCommand, parse_turn
+from copyloop.chat.turns import TurnCommand, parse_turn
 
 log = logging.getLogger(__name__)
 

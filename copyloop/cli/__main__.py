@@ -1,0 +1,5 @@
+"""``python -m copyloop.cli``: the same as the ``copyloop`` command."""
+
+from copyloop.cli import main
+
+main()
