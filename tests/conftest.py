@@ -52,6 +52,29 @@ def _llama_crash_guard(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for this test session (tests/services.py); skipped when no
+    PostgreSQL is installed (``.ci/run`` installs it, so CI always has one)."""
+    import uuid
+
+    from services import PostgresServer, postgres_bin
+
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install -y postgresql; .ci/run does this)")
+    server = PostgresServer(bin_dir).start()
+    server.fresh = lambda: server.create_database("t_" + uuid.uuid4().hex[:12])  # type: ignore[attr-defined]
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture()
+def postgres_dsn(postgres_server) -> str:
+    """A DSN of a fresh, empty database on the session's PostgreSQL server."""
+    return postgres_server.fresh()
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Path of ../shared/data; skips the test when it is not there."""
     if not (SHARED_DATA / "upworthy" / "packages.csv").is_file():
