@@ -61,6 +61,7 @@ class Drafter:
         exemplars: Sequence[str] = (),
         feedback: Sequence[str] = (),
         previous: str | None = None,
+        human: Sequence[str] | None = None,
     ) -> list[Draft]:
         """``n`` cleaned candidates (fewer when some stayed garbage; LLMOutputError when none)."""
         if n < 1:

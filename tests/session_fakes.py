@@ -1,9 +1,11 @@
 """A fast engine for session, chat and Slack tests: the real Engine with a scripted FakeLLM.
 
-Everything but the language model is real (drafter, critics, scorer, graph); the FakeLLM writes
-grounded copy for the test product and *reacts to the revision notes in the prompt* ("shorter",
-"playful"), so tests can check that a human request actually reaches the drafter. Retrieval is
-off (``store=None``) to keep start-up fast.
+Everything but the language model is real (the plan drafter, critics, scorer, graph). With the
+default plan-then-realise drafter the FakeLLM is asked to realise one fact at a time and answers
+with a plain sentence about that fact, so copy is grounded and a human request ("shorter",
+"leave out the juice groove", "more playful") changes the plan. With the freeform drafter
+(``Settings.llm.drafter = "freeform"``) it writes whole copy and *reacts to the revision notes in
+the prompt*. Retrieval is off (``store=None``) to keep start-up fast.
 
 ``fake_engine`` is also the ``COPYLOOP_ENGINE_FACTORY`` target for the chat and Slack processes
 the integration tests start (``COPYLOOP_ENGINE_FACTORY=session_fakes:fake_engine`` with this
@@ -22,7 +24,17 @@ PRODUCT: dict[str, Any] = {
     "id": "board-1",
     "title": "Bamboo Cutting Board",
     "category": "Home & Kitchen",
-    "facts": ["made of bamboo", "dishwasher safe", "juice groove around the edge", "comes in three sizes"],
+    "facts": [
+        "made of bamboo",
+        "dishwasher safe",
+        "juice groove around the edge",
+        "comes in three sizes",
+        "Measures 18 x 12 inches",
+        "Rubber feet keep the board from sliding on the counter",
+        "Reversible: one side for cutting, the other side for serving",
+        "Finished with food-safe mineral oil",
+    ],
+    "description": "A bamboo cutting board for everyday prep, with a deep juice groove that keeps the counter clean.",
 }
 
 _OPENERS = [
@@ -70,7 +82,15 @@ _BULLETS = [
 
 
 def copy_writer(call: FakeCall, index: int) -> str:
-    """Grounded copy that honours 'shorter' and 'playful' notes (bullets when bullets are asked for)."""
+    """Grounded copy that honours 'shorter' and 'playful' notes (bullets when bullets are asked for);
+    for the plan drafter's one-fact prompts, one sentence about that fact."""
+    task = _task_prompt(call)
+    if "\nFact: " in "\n" + task:
+        from copyloop.tools.plan import PlanFact
+        from copyloop.tools.realize import fact_sentence
+
+        fact = task.split("Fact: ", 1)[1].split("\n", 1)[0].strip()
+        return fact_sentence(PlanFact(text=fact), "The board" if index % 2 else "Your board", first=True)
     notes = _revision_notes(call)
     if "Amazon bullet points" in _task_prompt(call).split("\n", 1)[0]:
         shift = (call.seed + index) % len(_BULLETS)

@@ -46,6 +46,7 @@ _META_RE = re.compile(
     r"\b(?:first|second|third|fourth|fifth|last) (?:sentence|bullet|line|paragraph|point|word)\b",
     re.IGNORECASE,
 )
+_COPY_META_RE = re.compile(r"\b(?:copy|version|draft|text|headline|description|wording|bullets?|title|subject line|ad)\b", re.IGNORECASE)
 _LENGTH_RE = re.compile(
     r"(?P<qual>under|below|at most|max(?:imum)?|up to|less than|fewer than|no more than|within|shorter than|"
     r"at least|over|more than|longer than|min(?:imum)?|above|about|around|roughly|exactly)?\s*"
@@ -135,7 +136,12 @@ def check_request(request: str, spec: ChannelSpec, product: ProductBrief) -> lis
         reasons += _length_reasons(add, spec)
 
         claim_text = _META_RE.sub(" ", subject)
-        for claim in unsupported_claims(claim_text, product):
+        # a person's own wording is allowed (content_words=False); claims in it are still checked,
+        # except a superlative about the copy itself ("make it the best copy you can")
+        about_copy = bool(_COPY_META_RE.search(claim_text))
+        for claim in unsupported_claims(claim_text, product, content_words=False):
+            if claim.kind == "soft" and (about_copy or any("superlative" in r for r in reasons)):
+                continue
             if claim.kind == "health":
                 reasons.append(f"Cannot claim {claim.text!r}: it is a health/medical claim the product facts do not support")
             else:

@@ -11,18 +11,30 @@ from __future__ import annotations
 
 from copyloop.agents.critics.base import Critic, CriticContext, embed, verdict
 from copyloop.agents.critics.channel_rules import ChannelRulesCritic
+from copyloop.agents.critics.coherence import CoherenceCritic
 from copyloop.agents.critics.cta import CtaCritic
 from copyloop.agents.critics.diversity import DiversityCritic
 from copyloop.agents.critics.grounding import GroundingCritic
+from copyloop.agents.critics.relevance import RelevanceCritic
 from copyloop.agents.critics.sentiment import SentimentCritic
+from copyloop.agents.critics.specificity import SpecificityCritic
 from copyloop.tools.schemas import Critique, Draft
 
-CRITIC_NAMES = ("sentiment", "diversity", "cta", "grounding", "channel_rules")
+CRITIC_NAMES = ("sentiment", "diversity", "cta", "grounding", "relevance", "specificity", "coherence", "channel_rules")
 
 
 def default_critics() -> list[Critic]:
     """One instance of each built-in critic, hard ones last (cheap, and read last in traces)."""
-    return [SentimentCritic(), DiversityCritic(), CtaCritic(), GroundingCritic(), ChannelRulesCritic()]
+    return [
+        SentimentCritic(),
+        DiversityCritic(),
+        CtaCritic(),
+        GroundingCritic(),
+        RelevanceCritic(),
+        SpecificityCritic(),
+        CoherenceCritic(),
+        ChannelRulesCritic(),
+    ]
 
 
 def run_critics(draft: Draft, ctx: CriticContext, critics: list[Critic] | None = None) -> list[Critique]:
@@ -40,12 +52,15 @@ def feedback(critiques: list[Critique]) -> list[str]:
 __all__ = [
     "CRITIC_NAMES",
     "ChannelRulesCritic",
+    "CoherenceCritic",
     "Critic",
     "CriticContext",
     "CtaCritic",
     "DiversityCritic",
     "GroundingCritic",
+    "RelevanceCritic",
     "SentimentCritic",
+    "SpecificityCritic",
     "default_critics",
     "embed",
     "feedback",

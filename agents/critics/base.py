@@ -50,6 +50,9 @@ class CriticContext:
     """VADER compound band that reads warm but not hysterical (the channel may override it)."""
     similarity_max: float = 0.9
     """Cosine similarity above which copy counts as a near-duplicate."""
+    human: list[str] = field(default_factory=list)
+    """What a person asked for in words: its wording may be used even where the product's data
+    does not have the words ("make the headline say cozy nights start here")."""
 
     @classmethod
     def from_settings(cls, product: ProductBrief, spec: ChannelSpec, refine: RefineLimits, **kwargs: Any) -> "CriticContext":

@@ -9,12 +9,13 @@ from copyloop.tools.schemas import Critique, Draft
 
 class GroundingCritic:
     """Fails on any unsupported number, material, certification, warranty, compatibility,
-    ranking, offer, origin or health claim; the message names each one and why."""
+    ranking, offer, origin, health or soft claim, and on any content word the product's data does
+    not contain (``feature``); the message names each one and why."""
 
     name = "grounding"
 
     def critique(self, draft: Draft, ctx: CriticContext) -> Critique:
-        claims = check_claims(draft.text, ctx.product)
+        claims = check_claims(draft.text, ctx.product, wording=[*ctx.human, *ctx.spec.cta_examples])
         bad = [c for c in claims if c.supported is False]
         details = {
             "checked": len(claims),

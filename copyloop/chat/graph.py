@@ -187,6 +187,16 @@ def _next_seed(state: SessionState) -> int:
 
 
 def _do_say(state: SessionState, ctx: SessionContext, command: dict[str, Any]) -> dict[str, Any]:
+    """A human request, honoured or answered with the reason (issue #11: never silently ignored).
+
+    The request is read as a plan edit (mention a fact, leave one out, shorter, longer, a tone,
+    dictated wording) by ``copyloop.tools.requests``; after the loop ran, each part is checked on
+    the new text, and the reply says what changed ("notes") and what could not be done
+    ("reasons"). A request whose parts all fail keeps the current draft.
+    """
+    from copyloop.tools.plan import product_facts
+    from copyloop.tools.requests import check_applied, parse_requests
+
     request = command["text"]
     channel = state["channel"]
     product = ProductBrief.model_validate(state["product"])
@@ -194,9 +204,15 @@ def _do_say(state: SessionState, ctx: SessionContext, command: dict[str, Any]) -
     reasons = ctx.check_request(request, ctx.channel_spec(channel), product)
     if reasons:
         return {"history": [user, _turn("assistant", "refusal", request, reasons=reasons)]}
+    facts = product_facts(product)
+    parsed = parse_requests([request], facts)
+    unmet = [u.reason for u in parsed.unmet]
     current = state["versions"][state["stack"][-1]]
+    if unmet and not (parsed.requests.include or parsed.requests.exclude_terms or parsed.requests.length
+                      or parsed.requests.tone or parsed.requests.wording):
+        return {"history": [user, _turn("assistant", "refusal", request, reasons=unmet)]}
     seed = _next_seed(state)
-    direction = length_direction(request)
+    direction = length_direction(request) or parsed.requests.length
     result = _refine(ctx, state, channel, seed, feedback=[request], previous=current["text"])
     if not hard_failures(result) and not _length_ok(direction, current["text"], result.text):
         # The loop passed the rules but ignored "shorter"/"longer": ask once more, with a number.
@@ -206,19 +222,31 @@ def _do_say(state: SessionState, ctx: SessionContext, command: dict[str, Any]) -
         if not hard_failures(retry) and _length_ok(direction, current["text"], retry.text):
             result = retry
     failures = hard_failures(result)
-    if failures or not _length_ok(direction, current["text"], result.text):
-        why = failures or [f"the revision was not {'shorter' if direction < 0 else 'longer'} than the current draft"]
-        return {"history": [user, _turn("assistant", "kept", current["text"], reasons=why, version=current["index"])]}
+    done, missing = check_applied(parsed.requests, facts, current["text"], result.text)
+    already, _ = check_applied(parsed.requests, facts, current["text"], current["text"])
+    if result.text == current["text"] and already and not missing and not parsed.requests.tone:
+        return {"history": [user, _turn("assistant", "kept", current["text"], reasons=[f"already done: {a}" for a in already],
+                                        version=current["index"])]}
+    if parsed.requests.tone and result.text != current["text"]:
+        done.append(f"tone: {parsed.requests.tone}")
+    if failures or not _length_ok(direction, current["text"], result.text) or result.text == current["text"] or (missing and not done):
+        why = failures or (
+            [f"the revision was not {'shorter' if direction < 0 else 'longer'} than the current draft"]
+            if not _length_ok(direction, current["text"], result.text)
+            else [f"could not do: {m}" for m in missing] or ["no revision that honours the request changed the copy"]
+        )
+        return {"history": [user, _turn("assistant", "kept", current["text"], reasons=why + unmet, version=current["index"])]}
     index = len(state["versions"])
     version = version_from(result, index=index, action="say", request=request, seed=seed, checked=critic_names(ctx.engine))
     # Standing requests are re-applied on regenerate/variants/channel switch; relative length
     # requests ("shorter") only make sense against the draft they were said about.
     requests = (state.get("requests") or []) + ([request] if direction == 0 else [])
+    notes = done + [f"could not do: {m}" for m in missing] + unmet
     return {
         "versions": [version],
         "stack": state["stack"] + [index],
         "requests": requests[-5:],
-        "history": [user, _turn("assistant", "draft", version["text"], version=index, action="say")],
+        "history": [user, _turn("assistant", "draft", version["text"], version=index, action="say", notes=notes)],
     }
 
 

@@ -79,6 +79,7 @@ class Turn(BaseModel):
     version: int | None = None
     versions: list[int] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="what a revision changed, part by part of the request")
     action: str | None = None
 
 
@@ -88,6 +89,7 @@ class Reply(BaseModel):
     draft: Version
     changed: bool
     reasons: list[str] = Field(default_factory=list, description="why the draft was kept, when changed is False")
+    notes: list[str] = Field(default_factory=list, description="what changed (and what could not be done), part by part")
 
     @property
     def text(self) -> str:
@@ -330,9 +332,10 @@ class Session:
     def say(self, text: str) -> Reply:
         """A human request ("shorter", "mention the bamboo") -> a revision that passes every hard rule.
 
-        Raises RuleRefusal when the request itself would break a hard rule (also recorded in
-        history). When no revision honouring it passes the rules, the draft is kept and the
-        reply says why.
+        Raises RuleRefusal when the request itself would break a hard rule or asks for something
+        the product's data does not have (also recorded in history). When no revision honouring
+        it passes the rules, the draft is kept and the reply says why; ``Reply.notes`` says what
+        changed, part by part ("mention: Works on gas, ... induction", "shorter (55 -> 50 words)").
         """
         request = " ".join(str(text).split())
         if not request:
@@ -393,7 +396,12 @@ class Session:
         current = Version.model_validate(state["versions"][state["stack"][-1]])
         last = state["history"][-1]
         changed = len(state["versions"]) > before and last["kind"] == "draft"
-        return Reply(draft=current, changed=changed, reasons=[] if changed else list(last.get("reasons", [])))
+        return Reply(
+            draft=current,
+            changed=changed,
+            reasons=[] if changed else list(last.get("reasons", [])),
+            notes=list(last.get("notes", [])),
+        )
 
     def _run(self, command: dict[str, Any]) -> dict[str, Any]:
         """Resume the paused graph with one command; on failure, record it and re-arm the pause."""

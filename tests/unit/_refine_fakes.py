@@ -25,20 +25,20 @@ PRODUCT = ProductBrief(
     description="A harbor town at dusk, with lit windows reflecting on the water.",
 )
 
-# 67 words, every claim in PRODUCT's facts, ends with a call to action.
+# 60 words: every content word is the product's own (issue #11), it names the product, uses four
+# of its facts and ends with a call to action.
 GOOD_DESC = (
-    "Unwind with the Harbor Lights jigsaw puzzle, a calm harbor town at dusk with warm lit windows "
-    "reflecting on the water. Its 1000 pieces come together into a finished picture of 27 x 20 inches, "
-    "and the full-size reference poster keeps every evening session relaxed and easy to follow. "
-    "Made from recycled paperboard, it makes a thoughtful gift for anyone who loves a quiet, rewarding "
-    "project at home. Order yours today."
+    "Meet the Harbor Lights jigsaw puzzle from Northwind Puzzles: a harbor town at dusk, with lit "
+    "windows reflecting on the water. Its 1000 pieces come together into a finished size of 27 x 20 "
+    "inches, and the full-size reference poster shows you where each piece goes. The puzzle is made "
+    "from recycled paperboard. Order yours today."
 )
 # Another grounded variant, so seeds can pick different texts.
 GOOD_DESC_2 = (
-    "Bring a quiet harbor evening to your table with the Harbor Lights jigsaw puzzle from Northwind "
-    "Puzzles. The 1000 pieces show lit windows glowing over calm water at dusk, and the full-size "
-    "reference poster helps you place every piece. The finished puzzle measures 27 x 20 inches and is "
-    "made from recycled paperboard, so it feels good to build and good to frame. Add it to your cart today."
+    "Say hello to the Harbor Lights 1000-piece jigsaw puzzle. The 1000 pieces show a harbor town at "
+    "dusk, with lit windows reflecting on the water, and a full-size reference poster is included, so "
+    "you can see where each piece goes. The finished puzzle measures 27 x 20 inches and is made from "
+    "recycled paperboard. Add it to your cart today."
 )
 # GOOD_DESC plus one sentence with invented numbers: repair can drop it.
 ONE_INVENTED = GOOD_DESC.replace(
@@ -47,7 +47,7 @@ ONE_INVENTED = GOOD_DESC.replace(
 # Every sentence invents a claim and the whole is too short: nothing to repair.
 ALL_INVENTED = "Ships in 2 days. Lasts 15 years. Holds 300 pounds. Trusted by 50,000 families."
 
-GOOD_HEADLINE = "Calm 1000-Piece Harbor Puzzle"  # 29 characters
+GOOD_HEADLINE = "Harbor Lights Jigsaw Puzzle"  # 27 characters, names the product
 
 
 @dataclass

@@ -32,6 +32,7 @@ BOARD = ProductBrief(
         "Compatible with Paris V2 trucks",
         "Ages 8 and up",
     ],
+    description="A bamboo deck that flexes for a fun, light ride, with a bamboo core and a solid build.",
 )
 BARE = ProductBrief(title="Bamboo Cutting Board", facts=["Made of bamboo"])
 
@@ -41,7 +42,12 @@ def kinds(text: str) -> list[tuple[str, str]]:
 
 
 def bad(text: str, product: ProductBrief = BOARD) -> list[str]:
-    return [c.text for c in unsupported_claims(text, product)]
+    """Unsupported lexicon claims (numbers, materials, ...): the content-word rule has its own tests."""
+    return [c.text for c in unsupported_claims(text, product, content_words=False)]
+
+
+def foreign(text: str, product: ProductBrief = BOARD, wording: tuple[str, ...] = ()) -> list[str]:
+    return [c.text for c in unsupported_claims(text, product, wording=wording) if c.kind == "feature"]
 
 
 # --- quantities ----------------------------------------------------------------------------------
@@ -164,7 +170,7 @@ def test_compatibility_guarantees_and_health() -> None:
 
 
 def test_check_claims_explains() -> None:
-    claims = check_claims("Lifetime warranty, bamboo deck, 11 pounds", BOARD)
+    claims = check_claims("Lifetime warranty, bamboo deck, 11 pounds", BOARD, content_words=False)
     assert [(c.text, c.supported) for c in claims] == [("Lifetime warranty", False), ("bamboo", True), ("11 pounds", False)]
     assert claims[0].reason == "the facts mention no lifetime"
     assert claims[2].reason == "the facts never state 11 lb"
@@ -216,10 +222,44 @@ def test_remove_unsupported_drops_bullets_and_keeps_structure() -> None:
 
 
 def test_remove_unsupported_is_identity_when_grounded_and_empty_when_nothing_is() -> None:
-    good = "A bamboo deck for riders 120 to 170 pounds."
+    good = "A bamboo deck for people 120 to 170 pounds."
     assert remove_unsupported(good, BOARD) is good
     assert remove_unsupported("Lifetime warranty.", BOARD) == ""
     assert unsupported_claims(remove_unsupported("It is waterproof. Bamboo deck! 3-year warranty.", BOARD), BOARD) == []
+
+
+# --- soft claims and words from other products (issue #11) --------------------------------------------
+
+
+def test_soft_claims_are_unsupported_unless_the_data_makes_them() -> None:
+    puzzle = ProductBrief(title="Harbor Lights 1000-Piece Jigsaw Puzzle", brand="Northwind Puzzles", facts=["1000 pieces"])
+    text = "Northwind Puzzles is a trusted brand that has been around for decades, a favorite among customers."
+    assert bad(text, puzzle) == ["trusted brand", "around for decades", "favorite among customers"]
+    assert bad("SOLD OUT: The Harbor Lights puzzle.", puzzle) == ["SOLD OUT"]
+    assert bad("The best puzzle ever, and kids will love it.", puzzle)[1] == "kids will love"
+    assert bad("It is the most beautiful puzzle you have ever seen.", puzzle) != []
+    # the seller's own data can make the claim
+    award = ProductBrief(title="Moonlite Bundle", facts=["Award-winning Moonlite story reels", "Since 1926, loved by kids"])
+    assert bad("The award-winning Moonlite reels.", award) == []
+    assert bad("Since 1926.", award) == []
+
+
+def test_words_found_only_in_other_products_are_unsupported() -> None:
+    game = ProductBrief(title="Yashima Legends Card Game", category="Toys & Games | Card Games", facts=["For 2 to 4 players", "120 cards"])
+    assert foreign("It comes pre-seasoned with vegetable oil, and it holds heat evenly.", game) == [
+        "pre-seasoned", "vegetable", "oil", "heat"]  # "evenly" stems to the neutral "even"
+    assert foreign("The card game is for 2 to 4 players, with 120 cards. Order yours today.", game) == []
+    # inflections of the product's own words are its words
+    assert foreign("Each player gets cards.", game) == []
+    # a person's dictated wording is allowed
+    assert foreign("Cozy nights start here.", game) == ["Cozy", "nights"]
+    assert foreign("Cozy nights start here.", game, wording=("make the headline say cozy nights start here",)) == []
+
+
+def test_repair_drops_sentences_with_other_products_words() -> None:
+    ball = ProductBrief(title="Baby Activity Ball", facts=["Rattle inside", "Soft fabric with crinkle panels"])
+    text = "The activity ball has a rattle inside. This swaddle blanket is woven from breathable muslin."
+    assert remove_unsupported(text, ball) == "The activity ball has a rattle inside."
 
 
 @pytest.mark.shared_data

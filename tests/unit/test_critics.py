@@ -30,11 +30,11 @@ PRODUCT = ProductBrief(
     title="Bamboo Cutting Board",
     facts=["Made of organic bamboo", "2 year warranty", "Dishwasher safe", "18 x 12 inches"],
 )
+# Every content word is the product's own (issue #11: no borrowed "sturdy", "home cooks", "counter").
 DESCRIPTION = (
-    "Meet the organic bamboo cutting board: 18 x 12 inches of sturdy, knife-friendly space for all your prep. "
-    "It is dishwasher safe, so cleanup is quick, and it comes with a 2 year warranty for peace of mind. "
-    "It brings warm natural style to your counter every day, and home cooks love how it feels under the knife. "
-    "Order yours today."
+    "Meet the organic bamboo cutting board. It measures 18 x 12 inches and is made of organic bamboo. "
+    "It is dishwasher safe, so it is easy to keep ready for the next use, and it comes with a 2 year warranty. "
+    "Enjoy the bamboo board every day. Order yours today."
 )
 
 
@@ -54,7 +54,7 @@ def test_default_critics_and_run_critics() -> None:
     out = run_critics(d(DESCRIPTION), ctx())
     assert [c.critic for c in out] == list(CRITIC_NAMES)
     assert all(c.passed for c in out), [(c.critic, c.message) for c in out]
-    assert {c.critic for c in out if c.hard} == {"grounding", "channel_rules"}
+    assert {c.critic for c in out if c.hard} == {"grounding", "relevance", "specificity", "coherence", "channel_rules"}
     only = run_critics(d(DESCRIPTION), ctx(), critics=[GroundingCritic()])
     assert [c.critic for c in only] == ["grounding"]
 
@@ -86,6 +86,55 @@ def test_grounding_is_hard_and_names_the_claims() -> None:
     assert [u["text"] for u in c.details["unsupported"]] == ["stainless steel", "lifetime warranty"]
     ok = GroundingCritic().critique(d(DESCRIPTION), ctx())
     assert ok.passed and ok.score == 1.0 and ok.details["checked"] >= 4
+
+
+# --- about this product, specific, coherent (issue #11) ----------------------------------------------------
+
+
+def test_specificity_fails_headlines_that_do_not_name_the_product() -> None:
+    from copyloop.agents.critics import SpecificityCritic
+
+    critic = SpecificityCritic()
+    for junk in ("The Best Product Ever", "Good Product", "Quality Toys", "Beautiful Kids"):
+        c = critic.critique(d(junk), ctx("google_ads_headline"))
+        assert c.hard and not c.passed, junk
+    assert "Name the product" in critic.critique(d("Beautiful Kids"), ctx("google_ads_headline")).message
+    assert "filler" in critic.critique(d("Good Product"), ctx("google_ads_headline")).message
+    for good in ("Bamboo Cutting Board", "Organic Bamboo Board", "Dishwasher Safe Bamboo"):
+        assert critic.critique(d(good), ctx("google_ads_headline")).passed, good
+
+
+def test_specificity_wants_three_facts_in_a_description_and_labelled_bullets() -> None:
+    from copyloop.agents.critics import SpecificityCritic
+
+    critic = SpecificityCritic()
+    thin = "Meet the bamboo cutting board. It is made of organic bamboo. " * 4 + "Order yours today."
+    c = critic.critique(d(thin), ctx())
+    assert not c.passed and "at least 3 of the product's facts (now 1)" in c.message
+    assert critic.critique(d(DESCRIPTION), ctx()).passed
+    bullets = ("ORGANIC BAMBOO: It is made of organic bamboo.\nDISHWASHER SAFE: It is dishwasher safe.\n"
+               "It comes with a 2 year warranty.\nSIZE: It measures 18 x 12 inches.")
+    c = critic.critique(d(bullets), ctx("amazon_bullet"))
+    assert not c.passed and "label" in c.message and c.details["unlabeled_bullets"] == 1
+
+
+def test_relevance_names_sentences_about_another_product() -> None:
+    from copyloop.agents.critics import RelevanceCritic
+
+    text = DESCRIPTION.replace("Enjoy the bamboo board every day.", "This swaddle blanket is woven from soft, breathable muslin.")
+    c = RelevanceCritic().critique(d(text), ctx())
+    assert c.hard and not c.passed and "swaddle blanket" in c.message
+    assert RelevanceCritic().critique(d(DESCRIPTION), ctx()).passed
+
+
+def test_coherence_rejects_prompt_leftovers_and_a_customer_voice() -> None:
+    from copyloop.agents.critics import CoherenceCritic
+
+    critic = CoherenceCritic()
+    assert not critic.critique(d("A: This is a bamboo cutting board. Rewrite it shorter."), ctx("google_ads_description")).passed
+    assert not critic.critique(d("I love my bamboo cutting board, 5 stars."), ctx("google_ads_description")).passed
+    assert not critic.critique(d("The bamboo cutting board, a favorite among customers."), ctx("google_ads_description")).passed
+    assert critic.critique(d(DESCRIPTION), ctx()).passed
 
 
 # --- channel rules ----------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ OTHER = PRODUCT.model_copy(update={"id": "puzzle-2"})
 FOUR_BULLETS = "\n".join(
     [
         "1000 PIECES: a harbor town at dusk with lit windows on the water",
-        "BIG PICTURE: the finished puzzle measures 27 x 20 inches",
+        "FINISHED SIZE: the finished puzzle measures 27 x 20 inches",
         "RECYCLED: made from recycled paperboard",
         "EASY START: a full-size reference poster is included",
     ]
@@ -44,7 +44,9 @@ class HashEmbedder:
 
 
 def engine_for(reply, score=0.8) -> Engine:  # noqa: ANN001
-    return Engine(Settings(), llm=FakeLLM(default=reply), scorer=FakeScorer(score), store=FakeStore(), embedder=HashEmbedder())
+    # the freeform drafter: the scripted reply *is* the copy, so these tests control every figure
+    settings = Settings(llm={"drafter": "freeform"})
+    return Engine(settings, llm=FakeLLM(default=reply), scorer=FakeScorer(score), store=FakeStore(), embedder=HashEmbedder())
 
 
 def test_figures_of_passing_runs() -> None:
@@ -82,8 +84,8 @@ def test_a_soft_rule_finding_is_not_a_hard_failure() -> None:
 def test_below_threshold_runs_use_more_iterations() -> None:
     texts = iter([GOOD_DESC, GOOD_DESC_2] * 10)
     scores = {GOOD_DESC: 0.3, GOOD_DESC_2: 0.9}
-    engine = Engine(Settings(), llm=FakeLLM(default=lambda call, i: next(texts)), scorer=FakeScorer(lambda t: scores.get(t, 0.5)),
-                    store=FakeStore(), embedder=HashEmbedder())
+    engine = Engine(Settings(llm={"drafter": "freeform"}), llm=FakeLLM(default=lambda call, i: next(texts)),
+                    scorer=FakeScorer(lambda t: scores.get(t, 0.5)), store=FakeStore(), embedder=HashEmbedder())
     s = evaluate_products(engine, [PRODUCT], ["product_description"], adapter_label="x", candidates=1, threshold=0.6).summary()
     assert s["mean_first_draft_score"] == pytest.approx(0.3)
     assert s["mean_final_score"] == pytest.approx(0.9) and s["mean_iterations_to_threshold"] == 2.0

@@ -86,11 +86,10 @@ def test_reward_is_bounded_by_one() -> None:
 def test_real_critics_zero_out_an_invented_claim() -> None:
     spec = ChannelRegistry().get("product_description")
     model = RewardModel(ConstantScorer(0.8), embedder=None, sentiment_band=(0.2, 0.95), similarity_max=0.9)
-    grounded = (
-        "Stack, sort and build with this wooden rainbow stacker. Seven arches in rainbow colours are made of "
-        "solid beech wood, smooth and sturdy for little hands. It suits curious toddlers from 12 months and up, "
-        "and it turns quiet play into a colourful lesson in size and order that they will come back to every "
-        "day. Order yours today."
+    grounded = (  # every content word from PRODUCT's own data (issue #11)
+        "Meet the wooden rainbow stacker. Its seven arches come in rainbow colours and are made of solid beech "
+        "wood. It is made for toddlers from 12 months and up, so you can start right away, and the rainbow colours "
+        "make the stacker easy to enjoy every day, one arch at a time. Order yours today."
     )
     invented = grounded.replace("Seven arches", "Twelve arches").replace("Order yours today.", "Backed by a 5-year warranty. Order yours today.")
     good, bad = model.score(PRODUCT, spec, [grounded, invented], RewardWeights())

@@ -217,11 +217,14 @@ def _task_lines(prompt: str, product_texts: tuple[str, ...]) -> list[str]:
 
 
 def test_prompt_injection_in_product_text_does_not_change_the_task(compiled: Any) -> None:
-    # few facts, so the drafter also shows the description; the injection sits in both
+    # the injection sits in a fact and in the description; the puzzle's own facts stay, so copy
+    # grounded in them (GOOD_DESC) is still possible
     clean_product = PRODUCT.model_copy(
-        update={"facts": [*PRODUCT.facts[:2], CLEAN_TEXTS[0]], "description": CLEAN_TEXTS[1]}
+        update={"facts": [*PRODUCT.facts, CLEAN_TEXTS[0]], "description": f"{PRODUCT.description} {CLEAN_TEXTS[1]}"}
     )
-    injected = PRODUCT.model_copy(update={"facts": [*PRODUCT.facts[:2], INJECTION], "description": INJECTION})
+    injected = PRODUCT.model_copy(
+        update={"facts": [*PRODUCT.facts, INJECTION], "description": f"{PRODUCT.description} {INJECTION}."}
+    )
 
     def gullible(call: FakeCall, i: int) -> str:
         # a model that obeys whatever the prompt says, once per call

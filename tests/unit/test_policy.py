@@ -38,7 +38,9 @@ def test_style_and_removal_requests_pass(request_text: str, channel: str) -> Non
 def test_superlative_on_a_channel_that_forbids_it() -> None:
     reasons = check_request("say it's the best on Amazon", REG.get("amazon_bullet"), WITH_WARRANTY)
     assert len(reasons) == 1 and "amazon_bullet does not allow superlative claims such as 'best'" in reasons[0]
-    assert check_request("say it's the best", REG.get("google_ads_headline"), WITH_WARRANTY) == []
+    # where the channel allows superlatives, an unverified one is still an unsupported claim (issue #11)
+    [reason] = check_request("say it is the best skillet in the world", REG.get("google_ads_headline"), WITH_WARRANTY)
+    assert "superlative claim the product's data does not make" in reason
 
 
 def test_medical_claim_is_refused() -> None:

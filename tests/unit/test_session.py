@@ -55,13 +55,34 @@ def test_the_human_turn_is_a_langgraph_interrupt(session: Session) -> None:
 
 def test_say_feeds_the_request_into_the_loop_and_honours_it(session: Session, engine: Engine) -> None:
     before = session.current.text
-    calls = len(engine.llm.history)
     reply = session.say("make it shorter")
     assert reply.changed and reply.draft.hard_pass
     assert len(reply.text) < len(before)
-    prompts = [c.messages[-1]["content"] for c in engine.llm.history[calls:]]
-    assert any("make it shorter" in p and before in p for p in prompts), "request and previous draft reach the drafter"
+    assert any(n.startswith("shorter") for n in reply.notes), reply.notes  # the reply says what changed
     assert [t.kind for t in session.history()[-2:]] == ["say", "draft"]
+    assert session.history()[-1].notes == reply.notes
+
+
+def test_requests_change_the_plan_and_the_reply_says_how(session: Session) -> None:
+    """Issue #11, item 9: mention X puts X in, remove Y takes Y out, a tone changes the wording."""
+    first = session.current.text
+    assert "groove" in first.lower() and "mineral oil" not in first.lower()
+    reply = session.say("remove the sentence about the juice groove")
+    assert reply.changed and "groove" not in reply.text.lower()
+    assert "leave out: juice" in reply.notes or any("leave out" in n for n in reply.notes)
+    reply = session.say("mention the mineral oil")
+    assert reply.changed and "mineral oil" in reply.text.lower()
+    assert any(n.startswith("mention: Finished with food-safe mineral oil") for n in reply.notes), reply.notes
+    before = session.current.text
+    reply = session.say("make it more playful")
+    assert reply.changed and reply.text != before and "tone: playful" in reply.notes
+
+
+def test_a_request_for_something_the_data_lacks_is_refused_with_the_reason(session: Session) -> None:
+    with pytest.raises(RuleRefusal) as info:
+        session.say("mention the gift box")
+    assert "says nothing about" in info.value.reasons[0]
+    assert session.current.index == 0
 
 
 def test_request_that_breaks_a_hard_rule_is_refused_before_any_model_work(session: Session, engine: Engine) -> None:
@@ -117,9 +138,11 @@ def test_revision_that_cannot_pass_the_rules_is_not_adopted(settings: Settings, 
     with SessionStore(settings, engine) as good:
         session = good.start(PRODUCT)
         thread_id, text = session.thread_id, session.current.text
-    # a model that only ever invents claims: every candidate fails grounding
+    # a model that only ever invents claims, writing whole copy (the freeform drafter): every
+    # candidate fails grounding
     liar = FakeLLM(default="Guaranteed for 10 years and certified organic by 3 labs. Winner of 5 awards.")
-    lying = Engine(settings, llm=liar, store=None, scorer=engine.scorer, embedder=engine.embedder)
+    freeform = settings.model_copy(update={"llm": settings.llm.model_copy(update={"drafter": "freeform"})})
+    lying = Engine(freeform, llm=liar, store=None, scorer=engine.scorer, embedder=engine.embedder)
     with SessionStore(settings, lying) as store:
         session = store.resume(thread_id)
         reply = session.say("more playful")

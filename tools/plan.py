@@ -1,0 +1,386 @@
+"""Content planning: which of the product's facts a copy uses, in which order (issue #11).
+
+Puduppully et al. (AAAI 2019) select and order content before realising it; a 135M model that is
+asked to write 100 free words about a product wanders off to other products. So the drafter first
+builds a plan here, in plain code, from the product's own data only:
+
+- ``product_facts`` splits the seller's bullets, spec lines and description into single
+  statements (a seller's label such as "RESPONSIVE FLEX:" is kept apart), drops page boilerplate,
+  instructions to the writer, company voice ("we believe ...") and catalog metadata (model
+  numbers), and scores each statement for how concrete and distinctive it is;
+- ``product_name`` / ``product_type`` compress the title to what a headline can say;
+- ``plan_facts`` picks and orders facts for a channel, honouring a person's requests (must
+  mention, must leave out, shorter/longer).
+
+Everything here is deterministic: the same product, channel and variant give the same plan.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Sequence
+
+from copyloop.tools.claims import looks_like_instruction
+from copyloop.tools.markup import clean_text
+from copyloop.tools.schemas import ProductBrief
+from copyloop.tools.text import sentence_spans
+from copyloop.tools.vocab import FILLER_RE, GENERIC_NAME_WORDS, content_words, is_neutral, stem, tokens
+
+_LABEL_RE = re.compile(r"^\s*([A-Z0-9][A-Za-z0-9 &'’/+,.()-]{1,48}?)\s*[:：]\s+(?=\S)")
+_META_LABELS = {"model number", "item model number", "asin", "upc", "manufacturer part number", "part number",
+                "isbn", "sku", "shipping weight", "domestic shipping", "international shipping", "color"}
+_ADVISORY_LABELS = {"read before buying", "note", "please note", "attention", "warning", "important", "tips", "tip"}
+_BOILERPLATE_RE = re.compile(
+    r"show up to \d+ reviews|product description|brand name\b|manufacturer part number|item model number"
+    r"|number of items|view shipping|go to your orders|make sure this fits|click here|see more|learn more about"
+    r"|customer (?:service|support)|contact us|return policy|warranty card|amazon",
+    re.IGNORECASE,
+)
+_COMPANY_VOICE_RE = re.compile(r"\b(?:we|we're|we've|our|us)\b", re.IGNORECASE)
+_NUMBER_RE = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class PlanFact:
+    """One statement about the product, ready to be planned and realised."""
+
+    text: str
+    """The statement, without the seller's label (one sentence or clause)."""
+    label: str = ""
+    """The seller's own label ("Responsive flex"), or the spec key ("Item weight")."""
+    source: str = "fact"
+    """fact | spec | description | title | audience"""
+    index: int = 0
+    """Position in the product's data (the seller's order)."""
+    salience: float = 0.0
+    """How concrete and distinctive the statement is (higher first)."""
+    kind: str = "feature"
+    """feature | spec | audience | care | filler"""
+
+    @property
+    def key(self) -> str:
+        """A stable id for plans and requests."""
+        return f"{self.source}:{self.index}"
+
+    def keywords(self) -> frozenset[str]:
+        """Stems of the statement's content words (for coverage checks)."""
+        return _keywords(self.text + (" " + self.label if self.label else ""))
+
+
+@lru_cache(maxsize=4096)
+def _keywords(text: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in content_words(text) if len(w) >= 3)
+
+
+def _clean_label(label: str) -> str:
+    label = " ".join(label.split()).strip(" -–—")
+    if label.isupper() or label.islower():
+        label = label.capitalize() if len(label.split()) > 1 else label.title()
+    return label
+
+
+def _split_label(text: str) -> tuple[str, str]:
+    """("RESPONSIVE FLEX", "The Crossbow features ...") from "RESPONSIVE FLEX: The Crossbow ..."."""
+    m = _LABEL_RE.match(text)
+    if not m:
+        return "", text.strip()
+    label = m.group(1).strip()
+    words = label.split()
+    if len(words) > 6 or not any(c.isalpha() for c in label):
+        return "", text.strip()
+    return label, text[m.end():].strip()
+
+
+def _statements(body: str, limit: int = 260) -> list[str]:
+    """Sentences of ``body``, long ones split at semicolons; a final fragment cut off by a field
+    limit (no end punctuation after a long text) is dropped."""
+    out: list[str] = []
+    spans = sentence_spans(body)
+    for n, (a, b) in enumerate(spans):
+        sent = body[a:b].strip()
+        parts = [p.strip() for p in re.split(r"\s*;\s*|\s+[-–—]\s+(?=[A-Z])", sent) if p.strip()]
+        for part in parts:
+            part = part.strip(" ,-–—")
+            if len(part) < 4:
+                continue
+            out.append(part[:limit].rsplit(" ", 1)[0] if len(part) > limit else part)
+    if out and len(body) >= 300 and not re.search(r"[.!?)\"']\s*$", body.strip()):
+        out.pop()  # the seller's text was cut mid-sentence
+    return out
+
+
+def _salience(text: str, label: str, kind: str, position: int, title_stems: frozenset[str]) -> float:
+    words = tokens(text)
+    content = [w for w in words if len(w) >= 3 and not is_neutral(w)]
+    if not content:
+        return -5.0
+    fresh = [w for w in content if stem(w) not in title_stems]
+    score = 0.0
+    score += 0.6 * min(4, len(set(stem(w) for w in fresh)))  # says something the title does not
+    score += 0.8 if _NUMBER_RE.search(text) else 0.0  # concrete
+    score += 0.4 if label else 0.0
+    score -= 0.15 * position  # the seller's order carries their priorities
+    n = len(words)
+    score -= 0.6 if n > 35 else 0.0
+    score -= 1.0 if n < 2 else 0.0
+    if FILLER_RE.search(text):
+        score -= 3.0
+    if kind == "spec":
+        score -= 0.8
+    if kind == "audience":
+        score -= 0.3
+    if kind == "care":
+        score -= 1.5
+    return round(score, 3)
+
+
+_AUDIENCE_RE = re.compile(r"^(?:for (?:ages?|kids|children|boys|girls|adults|toddlers|babies|teens|women|men)\b|recommended (?:age|for)|ages? \d|age range)", re.I)
+_CARE_RE = re.compile(
+    r"^(?:hand wash|machine wash|wipe clean|spot clean|dry clean|do not|not dishwasher|care:|cleaning:|wash )"
+    r"|\b(?:sold separately|not included|read (?:the )?size chart|before buying)\b",
+    re.I,
+)
+
+
+def _kind(label: str, text: str, source: str) -> str:
+    low_label = label.lower()
+    if source == "spec" or low_label in {"product dimensions", "item dimensions", "package dimensions", "item weight", "batteries", "material", "size"}:
+        if low_label in {"recommended age", "age range"}:
+            return "audience"
+        return "spec"
+    if low_label in {"recommended age", "age range"} or _AUDIENCE_RE.match(text):
+        return "audience"
+    if low_label in _ADVISORY_LABELS or _CARE_RE.search(text):
+        return "care"
+    if FILLER_RE.search(text) and len(content_words(text)) <= 4:
+        return "filler"
+    return "feature"
+
+
+@lru_cache(maxsize=256)
+def _facts_cached(product_json: str) -> tuple[PlanFact, ...]:
+    product = ProductBrief.model_validate_json(product_json)
+    title_stems = frozenset(stem(w) for w in tokens(product.title))
+    raw: list[tuple[str, str, str]] = []  # (label, statement, source)
+    for fact in product.facts:
+        label, body = _split_label(" ".join(clean_text(fact).split()))
+        source = "fact"
+        if label.lower() in _META_LABELS:
+            continue
+        if label and len(body.split()) <= 8 and _NUMBER_RE.search(body) and label[:1].isupper() and not label.isupper():
+            source = "spec"  # "Item weight: 3.2 ounces"
+        for part in _statements(body):
+            raw.append((label, part, source))
+    for part in _statements(clean_text(product.description or "", keep_newlines=True), limit=220):
+        raw.append(("", part, "description"))
+    for part in _segments(product.title)[1:]:  # "Cast Iron Skillet, 10.25 Inch, Pre-Seasoned": facts too
+        if len(part) > 2:
+            raw.append(("", part, "title"))
+    if product.audience:
+        raw.append(("", f"For {clean_text(product.audience)}", "audience"))
+    out: list[PlanFact] = []
+    seen: set[frozenset[str]] = set()
+    for i, (label, text, source) in enumerate(raw):
+        if looks_like_instruction(text) or _BOILERPLATE_RE.search(text) or _COMPANY_VOICE_RE.search(text):
+            continue
+        if text.count(":") > 1 or re.search(r"\b\w+:\S", text):  # "Color:Primary", "Weight:2lb" page residue
+            continue
+        kw = _keywords(text + " " + label)
+        if not kw:
+            continue
+        near = next((s for s in seen if len(kw & s) >= 0.8 * min(len(kw), len(s))), None)
+        if near is not None:
+            continue  # the description repeats a bullet
+        seen.add(kw)
+        kind = "audience" if source == "audience" else _kind(label, text, source)
+        position = len(out)
+        out.append(
+            PlanFact(text=text, label=_clean_label(label) if label else "", source=source, index=i,
+                     salience=_salience(text, label, kind, position, title_stems), kind=kind)
+        )
+    return tuple(out)
+
+
+def product_facts(product: ProductBrief) -> list[PlanFact]:
+    """Every usable statement about ``product``, in the seller's order (see the module docstring)."""
+    return list(_facts_cached(product.model_dump_json(exclude={"warnings"})))
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+_TITLE_CUT_RE = re.compile(r"\s*(?:,|;|\||\(|\[|:|\s[-–—]\s|\s(?:with|featuring|includes|including|for use with)\s)", re.IGNORECASE)
+_FOR_RE = re.compile(r"\s+for\s+", re.IGNORECASE)
+
+
+def _smart_title(text: str) -> str:
+    small = {"a", "an", "the", "and", "or", "for", "of", "in", "on", "with", "to", "by", "at"}
+    out = []
+    for i, w in enumerate(text.split()):
+        if w.isupper() or any(c.isdigit() for c in w) or (w[:1].isupper() and any(c.isupper() for c in w[1:])):
+            out.append(w)  # "LEGO", "1000-Piece", "CoreFlex"
+        elif i > 0 and w.lower() in small:
+            out.append(w.lower())
+        else:
+            out.append("-".join(p[:1].upper() + p[1:] for p in w.split("-")))
+    return " ".join(out)
+
+
+def _segments(title: str) -> list[str]:
+    return [p.strip(" -–—,") for p in _TITLE_CUT_RE.split(" ".join(title.split())) if p and p.strip(" -–—,")]
+
+
+def _singular(word: str) -> str:
+    w = word.lower()
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith(("ches", "shes", "sses", "xes")):
+        return w[:-2]
+    if w.endswith("s") and not w.endswith("ss"):
+        return w[:-1]
+    return w
+
+
+def product_name(product: ProductBrief, max_chars: int | None = None) -> str:
+    """The product's name as copy says it: the title up to its first separator ("Cast Iron Skillet"
+    from "Cast Iron Skillet, 10.25 Inch, Pre-Seasoned"). When the first segment is a lone word (a
+    brand: "Moonlite, 3-Story Bundle for Boys, ...") the next segment joins it. A trailing
+    "for ..." goes when that makes the name fit ``max_chars``."""
+    segments = _segments(product.title) or [product.title.strip()]
+    core = segments[0]
+    if len(core.split()) < 2 and len(segments) > 1:
+        core = f"{core} {_FOR_RE.split(segments[1], maxsplit=1)[0]}"
+    if max_chars and len(core) > max_chars:
+        short = _FOR_RE.split(core, maxsplit=1)[0]
+        core = short if len(short) >= 3 else core
+    return core.strip()
+
+
+def product_type(product: ProductBrief) -> str:
+    """What kind of thing it is, in 1-3 words from its name: the category's own noun when the name
+    uses it ("Jigsaw Puzzle", "Rain Jacket"), the whole name when it is short ("Non-Slip Yoga
+    Mat"), else its last two words."""
+    name = _FOR_RE.split(product_name(product), maxsplit=1)[0]
+    brand = brand_of(product)
+    if brand and name.lower().startswith(brand.lower() + " "):
+        name = name[len(brand) + 1:]
+    words = [w for w in name.split() if w]
+    if not words:
+        return product.title.split()[0]
+    if len(words) <= 3:
+        return " ".join(words)
+    heads = {_singular(w) for seg in product.category.split("|") for w in re.findall(r"[A-Za-z]+", seg)[-1:]}
+    for i in range(len(words) - 1, max(0, len(words) - 3), -1):  # the kind is named at the end
+        if _singular(words[i].strip(",.")) in heads:
+            return " ".join(words[max(0, i - 1): i + 1])
+    return " ".join(words[-2:])
+
+
+
+
+def brand_of(product: ProductBrief) -> str:
+    """The brand, when the product names one."""
+    return " ".join((product.brand or "").split())
+
+
+# --- planning ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Requests:
+    """What a person asked for, as changes to the plan (``copyloop.tools.requests`` parses them)."""
+
+    include: tuple[str, ...] = ()
+    """Fact keys that must be in the copy."""
+    exclude_terms: tuple[str, ...] = ()
+    """Words whose sentences must leave the copy."""
+    length: int = 0
+    """-1 shorter, +1 longer, 0 as is."""
+    tone: str = ""
+    """A tone word ("playful", "practical", "warm", ...)."""
+    wording: tuple[str, ...] = ()
+    """Exact wording a person dictated (quoted), to be used as is."""
+    focus: tuple[str, ...] = ()
+    """The words a person used for a fact they want mentioned ("induction"): a headline names them."""
+
+
+@dataclass
+class Plan:
+    """The facts one candidate uses, in order, plus the choices that vary between candidates."""
+
+    facts: list[PlanFact] = field(default_factory=list)
+    variant: int = 0
+    requests: Requests = field(default_factory=Requests)
+
+
+def _excluded(fact: PlanFact, terms: Sequence[str]) -> bool:
+    if not terms:
+        return False
+    stems = _keywords(fact.text + " " + fact.label) | {w.lower() for w in tokens(fact.text)}
+    for term in terms:
+        term_stems = {stem(w) for w in tokens(term)}
+        if term_stems and term_stems <= stems:
+            return True
+    return False
+
+
+def plan_facts(
+    facts: Sequence[PlanFact], count: int, *, variant: int = 0, requests: Requests = Requests(),
+    kinds: Sequence[str] = ("feature", "spec", "audience"),
+) -> list[PlanFact]:
+    """``count`` facts for one candidate: requested ones first, then by salience; candidate
+    ``variant`` > 0 swaps in the next-best facts so candidates of a round differ in content, not
+    only in wording. Output keeps the seller's order after the requested facts (it reads better)."""
+    usable = [f for f in facts if f.kind in kinds and not _excluded(f, requests.exclude_terms)]
+    must = [f for f in usable if f.key in requests.include]
+    rest = sorted((f for f in usable if f.key not in requests.include), key=lambda f: (-f.salience, f.index))
+    features = [f for f in rest if f.kind == "feature"]
+    others = [f for f in rest if f.kind != "feature"]
+    ranked = features + others
+    if variant and len(ranked) > count:
+        # rotate the tail so candidate v replaces its v weakest picks with the next ones
+        keep = max(1, count - variant)
+        ranked = ranked[:keep] + ranked[count:count + variant] + ranked[keep:count] + ranked[count + variant:]
+    chosen = must + [f for f in ranked if f not in must][: max(0, count - len(must))]
+    head = [f for f in chosen if f in must]
+    tail = sorted((f for f in chosen if f not in must), key=lambda f: (f.kind != "feature", f.index))
+    return head + tail
+
+
+def revise_plan(
+    previous: Sequence[PlanFact], facts: Sequence[PlanFact], *, requests: Requests, floor: int = 1,
+) -> list[PlanFact]:
+    """The facts of a revision: the previous draft's facts, minus what a person asked to leave
+    out, plus what they asked to mention; "shorter" drops the weakest fact (never below
+    ``floor``), "longer" adds the strongest unused one. A revision changes what was asked, and
+    only that."""
+    kept = [f for f in previous if not _excluded(f, requests.exclude_terms)]
+    by_key = {f.key: f for f in facts}
+    for key in requests.include:
+        f = by_key.get(key)
+        if f is not None and f not in kept:
+            kept.insert(0, f)
+    if requests.length < 0 and len(kept) > floor:
+        removable = [f for f in kept if f.key not in requests.include]
+        if removable:
+            weakest = min(removable, key=lambda f: (f.salience, -f.index))
+            kept.remove(weakest)
+    elif requests.length > 0:
+        spare = sorted((f for f in facts if f not in kept and f.kind in ("feature", "spec", "audience")
+                        and not _excluded(f, requests.exclude_terms)), key=lambda f: (-f.salience, f.index))
+        kept.extend(spare[:1])
+    return kept
+
+
+__all__ = [
+    "Plan",
+    "PlanFact",
+    "Requests",
+    "brand_of",
+    "plan_facts",
+    "revise_plan",
+    "product_facts",
+    "product_name",
+    "product_type",
+]

@@ -1,0 +1,473 @@
+"""Rule-based realisation: turn planned facts into sentences, bullets, headlines and whole copy.
+
+This is the extractive side of the drafter (issue #11): the seller's own statement, lightly
+edited into a sentence a shopper reads ("Pre-seasoned with vegetable oil" -> "The skillet comes
+pre-seasoned with vegetable oil."). It never adds content words beyond the product's data and a
+few neutral ones ("it", "has", "comes", "measures"), so it is the floor under every model
+sample: when no sample of the small model passes its checks, this text is used. Warczyński,
+Lango & Dušek (2025) make the same point: rule-based realisers do not hallucinate.
+
+Headlines are compressions of the title, the brand and one key fact ("K'NEX Turbo Jet Building
+Set", "Pre-Seasoned Cast Iron Skillet"), fitted to the channel's limit.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from copyloop.tools.channels import ChannelSpec
+from copyloop.tools.plan import PlanFact, _smart_title, brand_of, product_name, product_type
+from copyloop.tools.schemas import ProductBrief
+from copyloop.tools.text import visible_len, word_count
+from copyloop.tools.vocab import GENERIC_NAME_WORDS, filler_phrases
+
+# --- one fact, one sentence ----------------------------------------------------------------------
+
+_VERBS_S = {
+    "includes", "features", "works", "comes", "holds", "packs", "fits", "folds", "offers", "provides", "keeps",
+    "lets", "helps", "makes", "supports", "measures", "weighs", "contains", "has", "uses", "allows", "creates",
+    "develops", "reinforces", "encourages", "promotes", "teaches", "requires", "stores", "clips", "attaches",
+    "connects", "plays", "lights", "rolls", "adds", "gives", "brings", "turns", "converts", "doubles", "stays",
+    "dries", "washes", "cleans", "protects", "prevents", "reduces", "improves", "builds", "grows", "sits", "stands",
+    "mounts", "hangs", "opens", "closes", "locks", "snaps", "slides", "zips", "wipes", "cuts", "heats", "cools",
+    "charges", "runs", "moves", "spins", "flies", "floats", "glows", "sounds", "sings", "talks", "records", "shows",
+    "displays", "measures", "combines", "delivers", "ensures", "enables", "inspires", "introduces", "sparks",
+    "boosts", "comes", "arrives", "ships", "covers", "wraps", "secures", "retains", "resists", "absorbs", "blocks",
+}
+_IMPERATIVES = {
+    "make", "experiment", "build", "create", "learn", "enjoy", "use", "take", "keep", "bring", "give", "let", "watch",
+    "explore", "discover", "read", "write", "peel", "clip", "slide", "store", "add", "choose", "practice", "play",
+    "turn", "set", "mix", "sort", "stack", "tell", "help", "get", "put", "try", "start", "wear", "pack", "carry", "hang",
+    "display", "show", "just", "simply", "transform", "imagine", "celebrate", "dress", "decorate", "stay", "treat",
+    "place", "fill", "press", "pull", "push", "attach", "connect", "open", "insert", "assemble", "plug", "charge",
+    "spark", "encourage", "develop", "introduce", "teach", "share", "capture", "join", "relax", "unwind", "personalize",
+    "customize", "organize", "protect", "hand", "machine", "wipe",
+}
+_AUX = {"is", "are", "was", "were", "has", "have", "can", "will", "won't", "can't", "don't", "doesn't", "do", "does",
+        "would", "could", "should", "may", "might", "must", "'re", "'s", "'ll", "become", "becomes", "get", "gets",
+        "need", "needs", "come", "create", "develop", "make", "help", "keep", "let", "allow", "provide", "offer"}
+_SUBORDINATORS = {"as", "when", "while", "if", "once", "because", "whether", "since", "although", "though", "whatever",
+                  "whenever", "wherever", "after", "before", "until"}
+_DETERMINERS = {"the", "this", "these", "those", "each", "every", "your", "our", "its", "their", "all", "both"}
+_ROLE_NOUNS = {"starter", "resource", "kit", "set", "toy", "game", "companion", "system", "tool", "gift", "way",
+               "choice", "option", "solution", "accessory", "addition", "product", "favorite", "classic", "must",
+               "essential", "staple", "alternative", "replacement", "upgrade", "bundle", "collection", "pack", "unit",
+               "item", "piece", "device", "machine", "model", "version", "edition"}
+_BASE_VERBS = {"keep", "make", "help", "let", "hold", "stay", "fit", "work", "come", "give", "add", "create", "provide",
+               "offer", "allow", "protect", "prevent", "feature", "include", "learn", "play", "grow", "love", "enjoy",
+               "get", "go", "take", "snap", "lock", "fold", "roll", "stack", "connect", "attach", "light", "glow", "move",
+               "develop", "build", "promote", "encourage", "support", "last", "stand", "sit", "look", "feel", "clean"}
+_MASS_NOUNS = {"vision", "talk", "cushioning", "protection", "storage", "support", "lighting", "sound", "comfort",
+               "padding", "construction", "fabric", "material", "cotton", "nylon", "polyester", "plastic", "wood",
+               "steel", "leather", "fun", "play", "learning", "information", "equipment", "furniture", "clothing",
+               "insulation", "ventilation", "traction", "grip", "coverage", "care", "power", "control", "audio", "video"}
+_PARTICIPLE_TAIL = {"included", "sold", "required", "recommended", "needed", "provided", "shown", "packed", "made",
+                    "available", "attached", "supplied", "pictured"}
+_PREPOSITIONS = {"with", "from", "by", "in", "for", "to", "on", "of", "and", "using", "into", "at", "onto", "under",
+                 "over", "through", "like", "as", "without"}
+_PARTICIPLES = {"made", "built", "designed", "crafted", "sewn", "woven", "grown", "sold", "shown", "printed", "packed",
+                "packaged", "constructed", "engineered", "inspired", "licensed", "certified", "tested", "approved",
+                "handmade", "hand-made", "handcrafted", "recommended", "intended", "suitable", "ideal", "perfect",
+                "great", "safe", "compatible", "available", "ready", "easy", "suited"}
+_ADJ_END_RE = re.compile(
+    r"(?:safe|proof|free|resistant|friendly|ready|able|ible|washable|adjustable|lightweight|portable|waterproof|"
+    r"included|required|compatible|approved|certified|rechargeable|foldable|reusable|durable|soft|sturdy)$",
+    re.IGNORECASE,
+)
+_SPEC_TEMPLATES: dict[str, str] = {
+    "product dimensions": "{subj} measures {v}.",
+    "item dimensions": "{subj} measures {v}.",
+    "package dimensions": "The package measures {v}.",
+    "dimensions": "{subj} measures {v}.",
+    "size": "{subj} measures {v}." ,
+    "finished size": "The finished size is {v}.",
+    "item weight": "{subj} weighs {v}.",
+    "weight": "{subj} weighs {v}.",
+    "recommended age": "{subj} is recommended for ages {v}.",
+    "age range": "{subj} is recommended for ages {v}.",
+    "batteries": "Batteries: {v}.",
+    "material": "{subj} is made of {v}.",
+}
+_MATERIAL_NP_RE = re.compile(r"^(?:\d+\s?%\s*)?(?:organic |recycled |solid |genuine |stainless )?(?:cotton|nylon|polyester|wool|bamboo|wood|steel|"
+                             r"aluminum|plastic|silicone|rubber|leather|paper|paperboard|cardboard|glass|ceramic|canvas|felt|foam|metal|acrylic)\b", re.I)
+
+
+def _subject(subject: str, first: bool) -> str:
+    return subject if first else "It"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _lower_first(text: str) -> str:
+    if len(text) > 1 and text[:1].isupper() and not text[1:2].isupper() and not re.match(r"[A-Z][a-z]*[A-Z]", text.split()[0]):
+        return text[:1].lower() + text[1:]
+    return text
+
+
+def _head(np: str) -> str:
+    """The head noun of a noun phrase: the last word before its first preposition or "and"."""
+    words = np.split()
+    head = words[-1] if words else ""
+    for i, w in enumerate(words):
+        if i > 0 and w.lower().strip(",") in _PREPOSITIONS | {"that", "which", "so"}:
+            head = words[i - 1]
+            break
+    return re.sub(r"[^a-z0-9-]", "", head.lower())
+
+
+def _plural(np: str) -> bool:
+    head = _head(np)
+    return (head.endswith("s") and not head.endswith(("ss", "us", "is"))) or bool(re.match(r"^\d+\s+\w+s\b", np)) and not re.match(r"^1\s", np)
+
+
+def _article(np: str) -> str:
+    words = np.split()
+    if not words:
+        return ""
+    first = words[0].lower()
+    if first in {"a", "an", "the", "its", "your", "one", "two", "three", "four", "five", "six", "ten", "both", "all", "each",
+                 "every", "no", "some", "many", "multiple", "several", "this", "these", "their", "our"}:
+        return ""
+    if first[:1].isdigit():
+        # "10.25 inch cooking surface" / "5-inch display" take an article; "1000 pieces" does not
+        if not re.match(r"^[\d.,]+(?:[- ]?(?:inch|in|mm|cm|foot|ft|feet|meter|m|oz|ounce|lb|pound|piece|pc|pack|count|ct|story|player|speed|year|month|day|hour|note|sided|way))\b", first + " " + " ".join(words[1:2]), re.I):
+            return ""
+        if _plural(np):
+            return ""
+        return "an " if first[:1] == "8" or first.startswith(("11", "18")) else "a "
+    if _plural(np) or _head(np) in _MASS_NOUNS:
+        return ""
+    return "an " if first[:1] in "aeiou" else "a "
+
+
+def _end(text: str) -> str:
+    text = text.strip().rstrip(",;:-–— ")
+    if not text:
+        return text
+    return text if text[-1] in ".!?" else text + "."
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"(?<=\d)\s+-\s+(?=\d)", " to ", text)  # "36 months - 5 years" -> "... to ..."
+    text = re.sub(r"(?<=[a-z])\s+-\s+(?=\d)", " to ", text)
+    text = re.sub(r"\s*[–—]\s*", ", ", text)
+    text = text.replace(" ,", ",").replace("“", '"').replace("”", '"').replace("’", "'")
+    text = re.sub(r"\(\s*\)", "", text)
+    text = re.sub(r"!+", "!", text)
+    return " ".join(text.split())
+
+
+def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False) -> str:
+    """The fact as one sentence, lightly edited; ``subject`` opens it when the fact has none
+    ("The skillet" the first time, "It" after that)."""
+    text = _tidy(fact.text)
+    label = fact.label.lower()
+    subj = _subject(subject, first)
+    if label in _SPEC_TEMPLATES and (fact.kind in ("spec", "audience") or len(text.split()) <= 8):
+        return _cap(_SPEC_TEMPLATES[label].format(subj=subj, v=text.rstrip(". ")))
+    if fact.kind == "spec" and label:
+        return _end(f"The {label.lower()} is {text.rstrip('. ')}")
+    words = text.split()
+    if not words:
+        return ""
+    w0 = re.sub(r"[^a-z'-]", "", words[0].lower())
+    w1 = re.sub(r"[^a-z'-]", "", words[1].lower()) if len(words) > 1 else ""
+    lowered = [re.sub(r"[^a-z'-]", "", w.lower()) for w in words]
+    has_verb_after_subject = any(w in _AUX or w in _VERBS_S for w in lowered[1:14])
+    m_for = re.match(r"^for (.+?),\s+(a|an|the)\s+(.+)$", text, re.IGNORECASE)
+    if m_for:  # "For the animal lover, a complete kit" -> "It is a complete kit for the animal lover."
+        return _end(f"{subj} is {m_for.group(2).lower()} {m_for.group(3)} for {m_for.group(1)}")
+    if re.match(r"^no \w+(?:, no \w+)+\.?$", text, re.IGNORECASE):
+        return _end(_cap(text))  # "No mistakes, no mess."
+    if re.match(r"^(?:no|not)\b", text, re.IGNORECASE):
+        if re.search(r"\b(?:needed|required|necessary)$", text.rstrip(". "), re.IGNORECASE):
+            return _end(_cap(re.sub(r"\s+(needed|required|necessary)$", r" is \1", text.rstrip(". "), flags=re.I)))
+        return _end(f"{subj} is {_lower_first(text)}")
+    if re.match(r"^[\d.,]+\s*(?:[a-z.]+\s*)?x\s*[\d.,]+", text, re.IGNORECASE):  # "72 x 24 inches"
+        if fact.label and not fact.label.lower().startswith(("product", "item")):
+            return _end(f"The {fact.label.lower()} is {text.rstrip('. ')}")
+        return _end(f"{subj} measures {text.rstrip('. ')}")
+    if fact.label and len(fact.label.split()) == 1 and re.search(r"(?:able|ible|proof|free|safe|ant|ive|ful|less|weight|ed)$", fact.label.lower()):
+        return _end(f"{subj} is {fact.label.lower()}, with {_lower_first(text).rstrip('. ')}")  # "Reversible: one side ..."
+    if fact.label and len(fact.label.split()) <= 3 and len(words) <= 6 and not has_verb_after_subject:
+        first_label = fact.label.split()[0].lower()
+        if first_label not in _IMPERATIVES | _VERBS_S | {"easy", "fully", "perfect", "great", "reduce", "no", "non", "super", "extra", "more", "very"}:
+            return _end(f"The {fact.label.lower()} is {_lower_first(text).rstrip('. ')}")  # "The fabric content is ..."
+    if w0 in _VERBS_S:
+        return _end(f"{subj} {_lower_first(text)}")
+    if w0 in {"with", "in"}:
+        if "," in text:
+            return _end(_cap(text))  # "With 3 reels in the set, read ..."
+        return _end(f"{subj} comes {_lower_first(text)}")
+    if w0 in {"for", "to", "from", "at", "on"}:
+        return _end(f"{subj} is {_lower_first(text)}")
+    if w0 in {"sizes", "size", "colors", "colours"}:
+        return _end(f"{subj} comes in {_lower_first(text)}")
+    if w0 == "available":
+        return _end(f"{subj} is {_lower_first(text)}")
+    if len(words) >= 3 and ((w1.endswith("s") and lowered[2] in _BASE_VERBS) or (w0.endswith("s") and w1 in _BASE_VERBS and w0 not in _VERBS_S)):
+        return _end(_cap(text))  # "Taped seams keep water out", "Kids learn ..."
+    if len(words) >= 3 and w1.endswith("s") and not w1.endswith("ss") and not w0.endswith("s") and w0 not in _IMPERATIVES:
+        w2 = lowered[2]
+        if w2 in _PREPOSITIONS or w2.endswith("ly") or w2 in {"flat", "clean", "up", "down", "out", "away", "together", "apart", "open", "closed", "tight", "well"}:
+            return _end(_cap(text))  # "Tunnel collapses flat for easy storage"
+    if w0.endswith("ly") and (w1 in _VERBS_S or (w1.endswith("s") and len(w1) > 3)):
+        return _end(f"{subj} {_lower_first(text)}")  # "Easily wipes clean" -> "It easily wipes clean"
+    if w0 in _SUBORDINATORS and len(words) >= 4:
+        return _end(_cap(text))  # "As kids follow along ..., they develop ..."
+    if w0 in _DETERMINERS and len(words) >= 5 and has_verb_after_subject:
+        return _end(_cap(text))  # "The tales included in this pack come alive ..."
+    if w0 in _IMPERATIVES and not (w0 == "hand" and w1 not in {"wash", "washed"}) and not (w0 == "machine" and w1 not in {"wash", "washable"}):
+        if w0 == "machine" and w1 == "washable":
+            return _end(f"{subj} is {_lower_first(text)}")
+        return _end(_cap(text))
+    if "," in text and len(words) >= 8:
+        after = text.split(",", 1)[1].lower().split()
+        if any(re.sub(r"[^a-z']", "", w) in _AUX | _VERBS_S for w in after[1:10]) and w0 not in _PARTICIPLES:
+            return _end(_cap(text))  # "Adored by children, award-winning Moonlite and the reels create ..."
+    participle = w0 in _PARTICIPLES or (w0.endswith("ed") and len(w0) > 4 and w0 not in {"bed", "red", "speed", "seed", "need"}) or w0.startswith("pre-")
+    if participle and (len(words) == 1 or w1 in _PREPOSITIONS or w0 in {"made", "built", "designed", "crafted", "recommended", "intended", "suitable", "ideal", "perfect", "great", "safe", "compatible", "available", "ready", "easy", "suited", "inspired", "licensed", "certified"} and w1 in _PREPOSITIONS):
+        return _end(f"{subj} is {_lower_first(text)}")
+    if len(words) >= 4 and has_verb_after_subject and not participle:
+        return _end(_cap(text))  # already a sentence with its own subject and verb
+    tail = next((i for i, w in enumerate(lowered) if i >= 1 and w in _PARTICIPLE_TAIL), None)
+    if tail is not None and not has_verb_after_subject:
+        np = _lower_first(" ".join(words[:tail]).rstrip(", "))
+        plural = _plural(np) or " and " in np.lower() or " & " in np
+        verb = "are" if plural else "is"
+        art = "" if plural else _article(np)
+        return _end(_cap(f"{art}{np} {verb} {' '.join(words[tail:])}".strip()))
+    if _ADJ_END_RE.search(text.rstrip(". ")) and len(words) <= 4:
+        return _end(f"{subj} is {_lower_first(text)}")
+    if w0 in {"free", "safe", "easy", "great", "ideal", "perfect", "suitable"} and w1 in _PREPOSITIONS:
+        return _end(f"{subj} is {_lower_first(text)}")
+    if _MATERIAL_NP_RE.match(text):
+        return _end(f"{subj} is made of {_lower_first(text)}")
+    np = _lower_first(text.rstrip(". "))
+    verb = "is" if _head(np) in _ROLE_NOUNS or re.search(r"\band (?:very |so )?\w+ to \w+", np) else "has"
+    return _end(f"{subj} {verb} {_article(np)}{np}")
+
+
+def shorten_sentence(sentence: str, max_words: int) -> str:
+    """Cut a long sentence at a clause boundary so it has at most ``max_words`` words ("" when no
+    boundary leaves a sentence of at least four words)."""
+    if word_count(sentence) <= max_words:
+        return sentence
+    body = sentence.rstrip(".!? ")
+    cuts = [m.start() for m in re.finditer(r",\s|;\s|\s(?:and|while|so|which|that)\s", body)]
+    for cut in reversed(cuts):
+        head = body[:cut].rstrip(" ,;")
+        if 4 <= word_count(head) <= max_words:
+            return head + "."
+    return ""
+
+
+# --- bullets --------------------------------------------------------------------------------------
+
+_LABEL_SKIP = {"or", "no", "not", "nor", "it", "its", "this", "these", "the", "a", "an", "your", "you", "with", "and", "for", "of", "to", "in", "on",
+               "that", "is", "are", "has", "have", "can", "will", "be", "so", "all", "each", "every", "just", "also", "one",
+               "more", "most", "very", "comes", "includes", "features", "contains", "offers", "provides", "makes", "helps",
+               "lets", "keeps", "works", "fits", "holds", "made", "from", "by", "at", "as", "set", "perfect", "great",
+               "everything", "need", "needs", "want", "you'll", "it's", "they", "their", "them"}
+
+
+def label_for(fact: PlanFact, max_words: int = 3) -> str:
+    """A short label that says what the bullet is about: the seller's own label, else the fact's
+    first run of content words ("SPECIALIST VETERINARIAN TOOLS")."""
+    if fact.label and len(fact.label.split()) <= 5 and not filler_phrases(fact.label):
+        return fact.label.upper()
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for raw in re.findall(r"[A-Za-z0-9][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z0-9]|,", _tidy(fact.text)):
+        low = raw.lower()
+        if raw == "," or low in _LABEL_SKIP or (low in GENERIC_NAME_WORDS and not current):
+            if current:
+                runs.append(current)
+                current = []
+            continue
+        current.append(raw)
+    if current:
+        runs.append(current)
+    runs = [r for r in runs if any(len(w) > 2 for w in r)]
+    if not runs:
+        return ""
+    words = runs[0]
+    if len(words) > max_words:
+        words = words[-2:]  # the head of a long noun phrase: "10.25 inch cooking surface" -> "COOKING SURFACE"
+    if len(words) == 1 and len(words[0]) < 5 and len(runs) > 1:
+        words = words + runs[1][: max_words - 1]
+    return " ".join(words).upper()
+
+
+def bullet(fact: PlanFact, sentence: str, max_chars: int | None = 250) -> str:
+    """"LABEL: sentence" within ``max_chars`` (the sentence is shortened at a clause when needed)."""
+    label = label_for(fact)
+    body = sentence.strip()
+    if not label:
+        return ""
+    text = f"{label}: {body}"
+    if max_chars and visible_len(text) > max_chars:
+        budget = max(8, (max_chars - len(label) - 2) // 6)
+        short = shorten_sentence(body, budget)
+        text = f"{label}: {short}" if label and short else short
+        if max_chars and visible_len(text) > max_chars:
+            return ""
+    return text
+
+
+# --- headlines ----------------------------------------------------------------------------------
+
+_HEADLINE_MODIFIER_RE = re.compile(
+    r"\b(?:pre-\w+|non-\w+|\w+proof|\w+-free|packable|adjustable|portable|foldable|rechargeable|wireless|cordless|"
+    r"reusable|washable|lightweight|handmade|organic|interactive|educational|waterproof|insulated|magnetic|"
+    r"personalized|customizable|\d+(?:\.\d+)?-(?:inch|piece|pack|pc|count|foot|ft|in|mm|cm|story|player|speed))\b",
+    re.IGNORECASE,
+)
+
+
+def _fits(text: str, spec: ChannelSpec) -> bool:
+    return bool(text) and (spec.max_chars is None or visible_len(text) <= spec.max_chars)
+
+
+def headline_candidates(product: ProductBrief, facts: Sequence[PlanFact], spec: ChannelSpec, extra_terms: Sequence[str] = ()) -> list[str]:
+    """Rule-based headlines that name the product, fitted to ``spec``: the name; brand + type;
+    a key modifier from the title or facts + type; type + "for" + audience; type + a requested
+    term. Best-formed first, duplicates and misfits dropped."""
+    name = product_name(product, spec.max_chars)
+    kind = product_type(product)
+    brand = brand_of(product)
+    out: list[str] = []
+
+    def add(text: str) -> None:
+        t = _smart_title(" ".join(text.split()).strip(" ,.-"))
+        first = t.split()[0].lower() if t.split() else ""
+        if first in {"and", "or", "&", "with", "for", "of", "the", "a", "an", "to", "in", "on"}:
+            return
+        numbered = re.findall(r"\b\d+[\w.]*-\w+", t)
+        if len(numbered) > 1:
+            return  # "4-Pack 4-Piece Bundle"
+        if _fits(t, spec) and t.lower() not in (o.lower() for o in out) and not filler_phrases(t):
+            out.append(t)
+
+    for term in extra_terms:
+        term = term.strip()
+        if term:
+            add(f"{term} {kind}")
+            add(f"{term}-Ready {kind.split()[-1]}")
+            add(f"{kind} for {term}")
+            add(f"{kind.split()[-1]} for {term}")
+    add(name)
+    if brand and brand.lower() not in name.lower():
+        add(f"{brand} {kind}")
+        add(f"{brand} {name}")
+    mods = []
+    for source in [product.title, *(f.text for f in facts)]:
+        for m in _HEADLINE_MODIFIER_RE.finditer(source):
+            mod = m.group()
+            if mod.lower() not in kind.lower() and mod.lower() not in (x.lower() for x in mods):
+                mods.append(mod)
+    for mod in mods[:4]:
+        add(f"{mod} {kind}")
+        if brand:
+            add(f"{brand} {mod} {kind}")
+    m_for = re.search(r"\bfor ((?:kids|boys|girls|toddlers|babies|adults|women|men|teens|children|dogs|cats|ages? [\w+ -]{1,12}))\b", product.title, re.I)
+    if m_for:
+        add(f"{kind} for {m_for.group(1)}")
+    words = name.split()
+    kind_n = len(kind.split())
+    for cut in range(1, max(1, len(words) - kind_n)):  # drop middle words: "Harbor Lights Jigsaw Puzzle"
+        for start in range(1, len(words) - kind_n - cut + 1):
+            add(" ".join(words[:start] + words[start + cut:]))
+    for n in range(len(words) - 1, 1, -1):  # drop leading words until it fits ("... Jigsaw Puzzle")
+        add(" ".join(words[-n:]))
+    if not out:
+        add(kind)
+        add(kind.split()[-1])
+    return out
+
+
+# --- assembling whole copy ----------------------------------------------------------------------
+
+OPENERS = (
+    "Meet the {name}{brand_part}.",
+    "This is the {name}{brand_part}.",
+    "Say hello to the {name}{brand_part}.",
+)
+# A tone changes the wording around the facts (never the facts): openers and calls to action.
+_TONE_OPENERS = {
+    "playful": ("Say hello to the {name}{brand_part}!", "Get ready for the {name}{brand_part}!"),
+    "practical": ("Here is the {name}{brand_part}.", "The {name}{brand_part}, at a glance."),
+    "warm": ("Meet the {name}{brand_part}.", "Say hello to the {name}{brand_part}."),
+}
+_TONE_CTAS = {
+    "playful": ("Grab yours today!", "Get yours today!"),
+    "practical": ("Order today.", "Buy online today."),
+    "warm": ("Bring one home today.", "Order yours today."),
+}
+_TONE_FAMILY = {
+    "playful": "playful", "fun": "playful", "upbeat": "playful", "energetic": "playful", "bold": "playful",
+    "casual": "playful", "practical": "practical", "formal": "practical", "professional": "practical",
+    "technical": "practical", "plain": "practical", "simple": "practical", "serious": "practical",
+    "warm": "warm", "friendly": "warm", "calm": "warm", "cozy": "warm", "elegant": "warm", "luxurious": "warm",
+}
+
+
+def tone_family(tone: str) -> str:
+    return _TONE_FAMILY.get((tone or "").lower(), "")
+
+
+def opener(product: ProductBrief, variant: int = 0, tone: str = "") -> str:
+    name = product_name(product)
+    brand = brand_of(product)
+    brand_part = f" from {brand}" if brand and brand.lower() not in name.lower() else ""
+    family = tone_family(tone)
+    templates = _TONE_OPENERS.get(family, OPENERS)
+    return templates[variant % len(templates)].format(name=name[4:] if name.lower().startswith("the ") else name, brand_part=brand_part)
+
+
+def cta_for(spec: ChannelSpec, variant: int = 0, tone: str = "") -> str:
+    """The channel's call to action for this variant ("" when the channel forbids or skips one)."""
+    if spec.cta in ("forbidden",) or not spec.cta_examples:
+        return ""
+    if spec.cta in ("optional", "allowed") and variant % 2 == 1:
+        return ""
+    family = tone_family(tone)
+    if family and spec.cta == "expected" and spec.multiline:
+        options = _TONE_CTAS[family]
+        cta = options[variant % len(options)]
+    else:
+        cta = spec.cta_examples[variant % len(spec.cta_examples)].strip()
+    if spec.max_exclamations == 0:
+        cta = cta.replace("!", ".")
+    return cta if cta[-1:] in ".!?:" else cta + "."
+
+
+def fit_sentences(sentences: Sequence[str], spec: ChannelSpec, *, head: str = "", tail: str = "") -> str:
+    """The longest prefix of ``sentences`` that, between ``head`` and ``tail``, keeps ``spec``'s
+    maximum length in characters and words (sentences are kept whole)."""
+    chosen: list[str] = []
+    for s in sentences:
+        trial = " ".join(p for p in (head, *chosen, s, tail) if p)
+        if spec.max_chars and visible_len(trial) > spec.max_chars:
+            continue
+        if spec.max_words and word_count(trial) > spec.max_words:
+            continue
+        chosen.append(s)
+    return " ".join(p for p in (head, *chosen, tail) if p)
+
+
+__all__ = [
+    "OPENERS",
+    "tone_family",
+    "bullet",
+    "cta_for",
+    "fact_sentence",
+    "fit_sentences",
+    "headline_candidates",
+    "label_for",
+    "opener",
+    "shorten_sentence",
+]
