@@ -206,22 +206,40 @@ class PlanDrafter:
             if key_terms:  # a requested fact: headlines that name it first
                 named = [o for o in options if any(t.lower() in o.lower() for t in key_terms)]
                 options = named + [o for o in options if o not in named]
+            if use_model and self.realizer is not None and not requests.wording:
+                top = plan_facts(facts, 1, variant=variant % 3, requests=requests)
+                if top:
+                    try:
+                        worded = self.realizer.headlines(product, product_name(product), top[0], spec, seed=seed)
+                    except LLMOutputError:
+                        worded = []
+                    fresh = [w for w in worded if w.lower() not in (o.lower() for o in options)]
+                    if key_terms:
+                        fresh = [w for w in fresh if any(t.lower() in w.lower() for t in key_terms)]
+                    if fresh:
+                        used["model"] = True
+                        used["facts"].append(top[0].key)
+                        options = fresh[:1] + options
             if requests.length < 0:
                 limit = len(previous) if previous else 10**6
                 options = sorted((o for o in options if len(o) < limit), key=len) or sorted(options, key=len)
             if not options:
                 return "", used
+            if used["model"]:
+                return options[0], used
             return options[variant % len(options)], used
 
         if shape == "bullets":
             count = spec.items
+            noun = product_type(product).split()[-1].lower()
+            bullet_subjects = [f"The {noun}", f"This {noun}", f"Your {noun}"]
             chosen = self._choose(facts, count + 2, variant=variant, requests=requests, base=base, floor=spec.required_items)
             if base is not None and len(chosen) < count + 2:  # spare facts for bullets that find no label
                 chosen += [f for f in plan_facts(facts, count + 2, requests=requests) if f not in chosen]
             items: list[str] = []
             for i, f in enumerate(chosen):
-                sentence = self._sentence(product, f, subject=subject, first=i == 0, seed=seed + 31 * i,
-                                          use_model=use_model, tone=tone, pick=variant, used=used)
+                sentence = self._sentence(product, f, subject=bullet_subjects[(i + variant) % 3], first=True,
+                                          seed=seed + 31 * i, use_model=use_model, tone=tone, pick=variant, used=used)
                 item = bullet(f, sentence.replace("!", "."), spec.item_max_chars)
                 if not item and len(chosen) - i <= count - len(items):
                     item = sentence.replace("!", ".")  # no label found, and no spare fact left

@@ -17,7 +17,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import yaml
 
@@ -28,6 +28,9 @@ from copyloop.tools.plan import PlanFact
 from copyloop.tools.schemas import ProductBrief
 from copyloop.tools.text import word_count
 from copyloop.tools.vocab import NEUTRAL_WORDS, content_words, foreign_words, stem, tokens
+
+if TYPE_CHECKING:
+    from copyloop.tools.channels import ChannelSpec
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,22 @@ class RealizerExample:
 def realizer_examples() -> tuple[RealizerExample, ...]:
     data = yaml.safe_load(read("realize_examples.yaml"))
     return tuple(RealizerExample(**e) for e in data["examples"])
+
+
+@lru_cache(maxsize=1)
+def headline_examples() -> tuple[tuple[str, str, str], ...]:
+    data = yaml.safe_load(read("realize_examples.yaml"))
+    return tuple((e["product"], e["fact"], e["headline"]) for e in data.get("headlines", []))
+
+
+def headline_messages(product_name: str, fact: str) -> list[Message]:
+    """The chat messages for one headline variation."""
+    messages: list[Message] = [{"role": "system", "content": render("headline_system.j2")}]
+    for name, f, headline in headline_examples():
+        messages.append({"role": "user", "content": render("headline_user.j2", product=name, fact=f)})
+        messages.append({"role": "assistant", "content": headline})
+    messages.append({"role": "user", "content": render("headline_user.j2", product=product_name, fact=fact)})
+    return messages
 
 
 def realize_messages(product_name: str, fact: str, tone: str = "") -> list[Message]:
@@ -172,6 +191,39 @@ class FactRealizer:
     use_grammar: bool = True
     _cache: dict[tuple[str, str, int, str], list[str]] = field(default_factory=dict, repr=False)
 
+    def headlines(self, product: ProductBrief, name: str, fact: PlanFact, spec: "ChannelSpec", *, seed: int) -> list[str]:
+        """Model-worded headlines for ``name`` and its key ``fact`` that pass the headline checks
+        (fit the channel, name the product, only the product's words, no filler), best first."""
+        from copyloop.tools.quality import assess
+        from copyloop.tools.realize import _smart_title
+        from copyloop.tools.text import visible_len
+        from copyloop.tools.validators import check_rules
+
+        key = (product.title + "\x00headline", fact.key + spec.name, seed, "")
+        cached = self._cache.get(key)
+        if cached is not None:
+            return list(cached)
+        grammar = words_grammar(f"{name} {fact.text} {product.brand or ''}", max_words=6) if self.use_grammar else None
+        raw = self.llm.generate(headline_messages(name, fact.text), n=self.samples, max_tokens=20,
+                                temperature=self.temperature, seed=seed, grammar=grammar, stop=["\n"])
+        good: list[str] = []
+        for text in raw:
+            h = _smart_title(" ".join(text.split()).strip(" .,;:-"))
+            if not h or (spec.max_chars and visible_len(h) > spec.max_chars):
+                continue
+            if any(v.hard for v in check_rules(h, spec, product_text=product.fact_text())):
+                continue
+            report = assess(h, product, spec)
+            if report.names is False or report.foreign or report.filler or report.soft_claims or report.leftovers:
+                continue
+            low = [w.lower() for w in tokens(h)]
+            if len(low) != len(set(low)) or (low and low[-1] in _DANGLING_END):
+                continue
+            good.append(h)
+        out = list(dict.fromkeys(good))
+        self._cache[key] = out
+        return list(out)
+
     def realize(self, product: ProductBrief, name: str, fact: PlanFact, *, seed: int, tone: str = "") -> list[str]:
         """Valid sentences for ``fact`` (possibly none), best first; cached per (product, fact, seed, tone)."""
         key = (product.title + "\x00" + product.fact_text()[:2000], fact.key + fact.text, seed, tone)
@@ -213,4 +265,4 @@ class FactRealizer:
         return list(out)
 
 
-__all__ = ["FactRealizer", "allowed_words", "coverage", "realize_messages", "sample_problem", "words_grammar"]
+__all__ = ["FactRealizer", "allowed_words", "coverage", "headline_messages", "realize_messages", "sample_problem", "words_grammar"]

@@ -242,6 +242,8 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False) -
         return _end(_cap(f"{art}{np} {verb} {' '.join(words[tail:])}".strip()))
     if _ADJ_END_RE.search(text.rstrip(". ")) and len(words) <= 4:
         return _end(f"{subj} is {_lower_first(text)}")
+    if len(words) <= 5 and w1 == "to" and w0 not in _IMPERATIVES and not w0.endswith("s"):
+        return _end(f"{subj} is {_lower_first(text)}")  # "Light to carry" -> "It is light to carry."
     if w0 in {"free", "safe", "easy", "great", "ideal", "perfect", "suitable"} and w1 in _PREPOSITIONS:
         return _end(f"{subj} is {_lower_first(text)}")
     if _MATERIAL_NP_RE.match(text):
@@ -378,9 +380,13 @@ def headline_candidates(product: ProductBrief, facts: Sequence[PlanFact], spec: 
         add(f"{kind} for {m_for.group(1)}")
     words = name.split()
     kind_n = len(kind.split())
+    connectors = {"and", "or", "&", "with", "for", "of", "to", "the", "a", "an", "in", "on", "by", "from"}
     for cut in range(1, max(1, len(words) - kind_n)):  # drop middle words: "Harbor Lights Jigsaw Puzzle"
         for start in range(1, len(words) - kind_n - cut + 1):
-            add(" ".join(words[:start] + words[start + cut:]))
+            rest = words[start + cut:]
+            if rest and (rest[0].lower() in connectors or words[start - 1].lower() in connectors):
+                continue  # "Baby Doll and Curtain Set" is not a product
+            add(" ".join(words[:start] + rest))
     for n in range(len(words) - 1, 1, -1):  # drop leading words until it fits ("... Jigsaw Puzzle")
         add(" ".join(words[-n:]))
     if not out:

@@ -55,11 +55,13 @@ def turn(child: pexpect.spawn, line: str, *expected: str) -> str:
 
 
 def test_chat_session_then_resume_in_a_new_process(tmp_path: Path) -> None:
-    child = spawn(
-        ["--title", "Bamboo Cutting Board", "--fact", "made of bamboo", "--fact", "dishwasher safe",
-         "--fact", "juice groove around the edge", "--fact", "comes in three sizes"],
-        tmp_path,
-    )
+    import json
+
+    from session_fakes import PRODUCT  # enough facts for a 50-word description without padding
+
+    product = tmp_path / "board.json"
+    product.write_text(json.dumps(PRODUCT), encoding="utf-8")
+    child = spawn([str(product)], tmp_path)
     try:
         child.expect(r"Session ([0-9a-f]{32})")
         thread_id = child.match.group(1)

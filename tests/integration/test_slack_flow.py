@@ -22,6 +22,9 @@ from copyloop.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.llama]
 
+# the product as a person types it after /copy: enough facts for a 50-word description (issue #11:
+# copy may only use the product's own facts, so a thinner product honestly cannot fill 50 words)
+COMMAND_TEXT = "; ".join([PRODUCT["title"], *PRODUCT["facts"]])
 BOT_TOKEN = "xoxb-test-0000-bot-token-never-logged"
 SECRET = "test-signing-secret-never-logged"
 
@@ -74,7 +77,7 @@ def drafts(channel: str):  # type: ignore[no-untyped-def]
 
 
 def start_session(mock: MockSlackApi, slack: SlackClientSim, channel: str, text: str = "") -> ApiCall:
-    text = text or "Bamboo Cutting Board; made of bamboo; dishwasher safe; juice groove around the edge; comes in three sizes"
+    text = text or COMMAND_TEXT
     response = slack.command(text, channel=channel)
     assert response.status == 200
     return mock.wait_for(drafts(channel))[-1]
@@ -82,7 +85,7 @@ def start_session(mock: MockSlackApi, slack: SlackClientSim, channel: str, text:
 
 def test_slash_command_acks_then_posts_the_draft_in_a_thread(mock: MockSlackApi, slack: SlackClientSim) -> None:
     response = slack.command(
-        "Bamboo Cutting Board; made of bamboo; dishwasher safe; juice groove around the edge; comes in three sizes",
+        COMMAND_TEXT,
         channel="C_CMD",
     )
     assert response.status == 200
@@ -116,7 +119,7 @@ def test_catalog_id_and_channel_argument(mock: MockSlackApi, slack: SlackClientS
     assert slack.command("sku-100042 amazon_bullet", channel="C_CAT").status == 200
     draft = mock.wait_for(drafts("C_CAT"))[-1]
     assert "`amazon_bullet`" in block_text(draft)
-    assert "MADE OF BAMBOO" in block_text(draft)
+    assert "BAMBOO: " in block_text(draft)
 
 
 def test_buttons_shorter_scores_and_accept(mock: MockSlackApi, slack: SlackClientSim) -> None:
@@ -141,7 +144,7 @@ def test_thread_replies_are_chat_turns(mock: MockSlackApi, slack: SlackClientSim
     thread_ts = draft_thread(mock, "C_THREAD")
     assert slack.thread_reply("more playful please", thread_ts, channel="C_THREAD").status == 200
     playful = mock.wait_for(lambda calls: drafts("C_THREAD")(calls)[1:])[-1]
-    assert "fun" in block_text(playful).lower() and playful.args["ts"] != first.args["ts"]
+    assert "!" in draft_text(playful) and playful.args["ts"] != first.args["ts"]
 
     assert slack.thread_reply("undo", thread_ts, channel="C_THREAD").status == 200
     back = mock.wait_for(lambda calls: [c for c in drafts("C_THREAD")(calls) if "Back to v0" in block_text(c)])[-1]
@@ -185,7 +188,7 @@ def test_session_survives_a_bot_restart(mock: MockSlackApi, settings: Settings, 
         sim = SlackClientSim(second_bot.events_url, SECRET)
         sim.thread_reply("more playful", thread_ts, channel="C_RESTART")
         revised = mock.wait_for(lambda calls: drafts("C_RESTART")(calls)[1:])[-1]
-        assert "v1" in block_text(revised) and "fun" in block_text(revised).lower()
+        assert "v1" in block_text(revised) and "!" in draft_text(revised)
         session = second_bot.bot.store.resume(f"slack:{TEAM}:C_RESTART:{thread_ts}")
         assert [t.kind for t in session.history()] == ["draft", "say", "draft"]
     finally:
