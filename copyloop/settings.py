@@ -93,6 +93,22 @@ class SlackSettings(BaseModel):
     workers: int = Field(1, ge=1, le=8, description="threads doing model work after the ack (1: one model, queued)")
 
 
+class ExperimentSettings(BaseModel):
+    """Live A/B experiments (copyloop.experiments): where assignments and events are kept."""
+
+    path: Path | None = Field(None, description="SQLite file of experiments and events; default: <home>/experiments.sqlite")
+    postgres_dsn: SecretStr | None = Field(
+        None,
+        description=(
+            "Postgres DSN for experiments; default: store.postgres_dsn. A dedicated setting lets a shop keep chat "
+            "sessions local while the storefront's events go to its shared Postgres"
+        ),
+    )
+    ab_log_path: Path | None = Field(
+        None, description="the shop's accumulated A/B log that closing an experiment appends to; default: <home>/ab_log.csv"
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable, with offline defaults."""
 
@@ -109,6 +125,7 @@ class Settings(BaseSettings):
     scorer: ScorerSettings = Field(default_factory=ScorerSettings)
     refine: RefineSettings = Field(default_factory=RefineSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
     channels: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="extra or overriding channel specs, by name (see copyloop.tools.channels)"
     )
@@ -137,6 +154,16 @@ class Settings(BaseSettings):
     def checkpoint_path(self) -> Path:
         return self.store.checkpoint_path or self.home / "sessions.sqlite"
 
+    def experiments_path(self) -> Path:
+        return self.experiments.path or self.home / "experiments.sqlite"
+
+    def experiments_dsn(self) -> str | None:
+        dsn = self.experiments.postgres_dsn or self.store.postgres_dsn
+        return dsn.get_secret_value() if dsn is not None else None
+
+    def ab_log_path(self) -> Path:
+        return self.experiments.ab_log_path or self.home / "ab_log.csv"
+
 
 class _SlackEnvSource(PydanticBaseSettingsSource):
     """Maps Slack's conventional variable names (SLACK_BOT_TOKEN, ...) onto ``slack``."""
@@ -158,6 +185,7 @@ class _SlackEnvSource(PydanticBaseSettingsSource):
 
 __all__ = [
     "EmbeddingSettings",
+    "ExperimentSettings",
     "LLMSettings",
     "RefineSettings",
     "ScorerSettings",
