@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 from pydantic import ValidationError
 
-from copyloop.errors import InputError
+from copyloop.errors import InputError, UnknownExperimentError
 from copyloop.experiments.analysis import Analysis, Evidence, analyze, equal_weights, next_weights
 from copyloop.experiments.assignment import bucket, choose
 from copyloop.experiments.feedback import ab_log_rows, index_winners, upsert_ab_log
@@ -243,19 +243,36 @@ class Experiment:
         if not isinstance(unit, str) or not unit.strip() or len(unit) > 200:
             raise InputError("unit must be a non-empty string of at most 200 characters", field="unit")
         unit = unit.strip()
-        row = self._row()
-        variants = self.store.variants(self.experiment_id)
-        if row["state"] == "closed":
-            return row["winner"] or next((v["variant_id"] for v in variants if v["is_control"]), variants[0]["variant_id"])
+        # the hot path (a returning visitor) is one read: state, winner and the unit's live assignment
+        hit = self.store.read(
+            "SELECT e.state, e.winner, a.variant_id, v.active FROM exp_experiments e "
+            "LEFT JOIN exp_assignments a ON a.experiment_id = e.experiment_id AND a.unit = ? "
+            "LEFT JOIN exp_variants v ON v.experiment_id = e.experiment_id AND v.variant_id = a.variant_id "
+            "WHERE e.experiment_id = ?",
+            (unit, self.experiment_id),
+        )
+        if not hit:
+            raise UnknownExperimentError(self.experiment_id)
+        state, winner, assigned, live = hit[0]
+        if state == "closed":
+            if winner:
+                return str(winner)
+            variants = self.store.variants(self.experiment_id)
+            return next((v["variant_id"] for v in variants if v["is_control"]), variants[0]["variant_id"])
+        if assigned is not None and live:
+            return str(assigned)
         now = self.clock()
-        active = {v["variant_id"] for v in variants if v["active"]}
         with self.store.transaction() as tx:
             period, _, weights = self._maybe_roll(tx, now, check_count=False)
+            rows = tx.all(
+                "SELECT variant_id, active FROM exp_variants WHERE experiment_id = ? ORDER BY position", (self.experiment_id,)
+            )
+            active = {str(v) for v, a in rows if a}
             found = tx.one("SELECT variant_id FROM exp_assignments WHERE experiment_id = ? AND unit = ?", (self.experiment_id, unit))
             if found is not None and found[0] in active:
-                return str(found[0])
-            ids = [v["variant_id"] for v in variants]
-            vid, prob = choose(bucket(self.experiment_id, unit), ids, [weights.get(i, 0.0) for i in ids])
+                return str(found[0])  # another process assigned it meanwhile
+            ids = [str(v) for v, _ in rows]
+            vid, prob = choose(bucket(self.experiment_id, unit), ids, [weights.get(i, 0.0) if i in active else 0.0 for i in ids])
             if found is None:
                 tx.execute(
                     "INSERT INTO exp_assignments (experiment_id, unit, variant_id, period, probability, assigned_at) "
@@ -275,25 +292,28 @@ class Experiment:
     def record(self, events: Iterable[Event | Mapping[str, Any]], *, first_line: int = 1) -> RecordReport:
         """Store events; a repeated ``event_id`` counts once. Bad events are reported, not raised.
 
-        ``first_line`` numbers the events in error reports (a file's line numbers). Events are
-        committed in chunks of ``RECORD_CHUNK``; after each chunk the allocation may re-weight.
+        ``first_line`` numbers the events in error reports. Events are committed in chunks of
+        ``RECORD_CHUNK``; after each chunk the allocation may re-weight.
         """
+        return self.record_lines(enumerate(events, start=first_line))
+
+    def record_lines(self, lines: Iterable[tuple[int, Any]]) -> RecordReport:
+        """``record`` for numbered input: ``(line, event)`` pairs, where the event may also be a
+        ``LineError`` (a line a reader could not parse) so that it is reported in order."""
         report = RecordReport()
         chunk: list[tuple[int, Event]] = []
-        for n, raw in enumerate(events, start=first_line):
+        for n, raw in lines:
             if isinstance(raw, Event):
                 chunk.append((n, raw))
             elif isinstance(raw, LineError):
                 report.errors.append(raw)
+            elif not isinstance(raw, Mapping):
+                report.errors.append(LineError(line=n, error=f"an event must be a JSON object, got {type(raw).__name__}"))
             else:
-                if not isinstance(raw, Mapping):
-                    report.errors.append(LineError(line=n, error=f"an event must be a JSON object, got {type(raw).__name__}"))
-                    continue
                 try:
                     chunk.append((n, Event.model_validate(dict(raw))))
                 except ValidationError as exc:
                     report.errors.append(LineError(line=n, error=_error_message(exc)))
-                    continue
             if len(chunk) >= RECORD_CHUNK:
                 self._record_chunk(chunk, report)
                 chunk = []

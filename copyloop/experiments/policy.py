@@ -35,7 +35,7 @@ class ExperimentPolicy(BaseModel):
         0.01, gt=0.0, description="largest expected loss of choosing the winner, relative to its rate (0.01 = 1 %)"
     )
     alpha: float = Field(
-        0.05, gt=0.0, lt=0.5, description="always-valid p-value (mSPRT) the winner needs against every other arm"
+        0.05, gt=0.0, le=1.0, description="always-valid p-value (mSPRT) the winner needs against every other arm (1 = off)"
     )
     msprt_tau: float = Field(
         0.1, gt=0.0, description="mSPRT mixing scale: the lift one expects, relative to the pooled rate"

@@ -141,26 +141,27 @@ def srm_check(counts: np.ndarray, weights: np.ndarray, min_expected: float = 5.0
     """Chi-square of observed ``(arms, periods)`` assignment counts against each period's weights.
 
     Periods where any arm with a positive weight expects fewer than ``min_expected`` units are
-    skipped (the chi-square approximation needs them); arms with weight 0 must have 0 units.
+    skipped (the chi-square approximation needs them); units on an arm with weight 0 are a
+    mismatch outright. Vectorised over periods: an experiment can have hundreds.
     """
     counts = np.asarray(counts, dtype=float)
     weights = np.asarray(weights, dtype=float)
-    stat, dof, used = 0.0, 0, 0
-    for p in range(counts.shape[1]):
-        n = counts[:, p].sum()
-        w = weights[:, p]
-        live = w > 0
-        if n <= 0 or live.sum() < 2:
-            continue
-        expected = n * w[live] / w[live].sum()
-        if expected.min() < min_expected:
-            continue
-        if counts[~live, p].sum() > 0:  # units on an arm that had no traffic share: a plain mismatch
-            return SRMResult(float("inf"), dof + 1, 0.0, used + 1)
-        chi = sps.chisquare(counts[live, p], expected)
-        stat += float(chi.statistic)
-        dof += int(live.sum()) - 1
-        used += 1
+    if counts.size == 0:
+        return SRMResult(0.0, 0, 1.0, 0)
+    live = weights > 0
+    n = counts.sum(axis=0)
+    share = np.where(live, weights, 0.0)
+    total_w = share.sum(axis=0)
+    share = np.divide(share, total_w, out=np.zeros_like(share), where=total_w > 0)
+    expected = share * n
+    smallest = np.where(live, expected, np.inf).min(axis=0)
+    usable = (n > 0) & (live.sum(axis=0) >= 2) & (smallest >= min_expected)
+    used = int(usable.sum())
+    if (np.where(live, 0.0, counts)[:, usable] > 0).any():
+        return SRMResult(float("inf"), used, 0.0, used)
+    terms = np.divide((counts - expected) ** 2, expected, out=np.zeros_like(expected), where=live & (expected > 0))
+    stat = float(terms[:, usable].sum())
+    dof = int((live[:, usable].sum(axis=0) - 1).sum())
     p_value = float(sps.chi2.sf(stat, dof)) if dof else 1.0
     return SRMResult(stat, dof, p_value, used)
 

@@ -142,8 +142,17 @@ class ExperimentStore:
                 self._conn.commit()
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.transaction() as tx:
-            return tx.all(sql, params)
+        """One read-only statement (no write lock: SQLite runs it in its own implicit transaction)."""
+        with self._lock:
+            if self.dialect == "sqlite":
+                return [tuple(r) for r in self._conn.execute(sql, tuple(params)).fetchall()]
+            try:
+                with self._conn.cursor() as cur:
+                    cur.execute(sql.replace("?", "%s"), tuple(params))
+                    rows = [tuple(r) for r in cur.fetchall()]
+            finally:
+                self._conn.rollback()  # end the implicit transaction psycopg opened
+            return rows
 
     # experiments ------------------------------------------------------------------------------
     def experiment(self, experiment_id: str) -> dict[str, Any]:
