@@ -9,8 +9,8 @@ trained on half of the Upworthy tests (never used by the loop), maps each text t
 Part 1 — policies, with the *same* functions the live experiment runs (copyloop.experiments.
 analysis.next_weights / analyze) on K held-out Upworthy headlines per run: equal split with a
 fixed horizon (the rule applied once, at the end), batched Thompson sampling and top-two Thompson
-(stopping at the first declared winner, then serving it), and Thompson with the Bayesian rule only
-(no always-valid test) to show what the mSPRT buys. Reported: cumulative regret (clicks lost
+(stopping at the first declared winner, then serving it), and Thompson that also requires the
+always-valid mSPRT against every arm (the default under a fixed split) to show what it costs. Reported: cumulative regret (clicks lost
 against always showing the best arm), P(correct winner), share decided, time to decision, the A/A
 false-winner rate, and the bias of the final estimates (period-stratified vs naive pooled).
 Part 2 — fatigue: detection rate of a decaying winner vs false alarms.
@@ -53,7 +53,7 @@ POLICIES = {
     "fixed": ("fixed", {}),
     "thompson": ("thompson", {}),
     "top_two": ("top_two", {}),
-    "thompson_bayes_only": ("thompson", {"alpha": 1.0}),
+    "thompson_msprt": ("thompson", {"alpha": 0.05}),
 }
 PAPER_CTR_LIFT = 0.125
 
@@ -135,7 +135,7 @@ def simulate(
         if winner is None and (sequential or p == periods - 1):
             ev = Evidence([f"v{i}" for i in range(k)], np.ones(k, bool), imp[:, : p + 1], clk[:, : p + 1],
                           conv[:, : p + 1], wts[:, : p + 1], imp[:, : p + 1], ends[: p + 1])
-            an = analyze(ev, "ctr", policy, t_h * 3600.0)
+            an = analyze(ev, "ctr", policy, t_h * 3600.0, allocation=allocation)
             decision = an.decision
             if an.winner is not None:
                 winner, decided_at = an.winner, p + 1

@@ -91,6 +91,9 @@ class SlackSettings(BaseModel):
         None, description="catalog file (CSV, JSON or JSONL) whose product ids `/copy <id>` accepts"
     )
     workers: int = Field(1, ge=1, le=8, description="threads doing model work after the ack (1: one model, queued)")
+    experiment_poll_seconds: float = Field(
+        300.0, ge=0.0, description="how often the bot checks its experiments for a winner or fatigue to post (0: never)"
+    )
 
 
 class ExperimentSettings(BaseModel):

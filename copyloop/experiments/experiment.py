@@ -457,7 +457,7 @@ class Experiment:
         row = self._row()
         now = self.clock()
         ev = self._evidence(None, now)
-        return row, ev, analyze(ev, self.metric, self.policy, now, closed=row["state"] == "closed")
+        return row, ev, analyze(ev, self.metric, self.policy, now, closed=row["state"] == "closed", allocation=self.allocation)
 
     def status(self) -> ExperimentStatus:
         """Counts, stratified rates, P(best), expected loss, weights and the decision per arm."""
