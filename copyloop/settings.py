@@ -110,6 +110,13 @@ class ExperimentSettings(BaseModel):
     ab_log_path: Path | None = Field(
         None, description="the shop's accumulated A/B log that closing an experiment appends to; default: <home>/ab_log.csv"
     )
+    policy: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "defaults for new experiments' policy (copyloop.experiments.ExperimentPolicy fields, e.g. "
+            "COPYLOOP_EXPERIMENTS__POLICY__MIN_IMPRESSIONS=500); keyword arguments of Experiment.create win"
+        ),
+    )
 
 
 class Settings(BaseSettings):

@@ -148,7 +148,7 @@ class Experiment:
         if allocation not in ("thompson", "fixed", "top_two"):
             raise InputError(f"allocation must be 'thompson', 'fixed' or 'top_two', got {allocation!r}", field="allocation")
         try:
-            rules = ExperimentPolicy(seed=seed, **policy)
+            rules = ExperimentPolicy(**{**settings.experiments.policy, "seed": seed, **policy})
         except ValidationError as exc:
             raise InputError(f"invalid experiment policy: {_error_message(exc)}", field="policy") from None
         control_text = _clean_texts([control], "control")[0] if control is not None else None

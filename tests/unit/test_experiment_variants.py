@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _refine_fakes import FakeScorer, FakeStore
+from experiment_fakes import HEADLINES, PRODUCT, headline_engine
 
 from copyloop import Experiment
-from copyloop.agents.llm import FakeCall, FakeLLM
-from copyloop.engine import Engine
 from copyloop.experiments.variants import Candidate, mmr_select, variants_from_loop
 from copyloop.settings import Settings
-
-PRODUCT = {
-    "title": "Bamboo Cutting Board",
-    "category": "Home & Kitchen",
-    "facts": ["made of bamboo", "dishwasher safe", "juice groove around the edge", "comes in three sizes"],
-}
-HEADLINES = [
-    "Bamboo Board, Dishwasher Safe",
-    "Bamboo Board, Dishwasher-Safe",  # a near-copy of the first: MMR must not pick both
-    "A Board With A Juice Groove",
-    "Bamboo Boards In Three Sizes",
-    "This Bamboo Cutting Board Is The Best Thing You Will Ever Buy",  # breaks the 30-character rule
-]
-
-
-def headline_engine(settings: Settings) -> Engine:
-    counter = itertools.count()
-
-    def reply(call: FakeCall, i: int) -> str:
-        return HEADLINES[next(counter) % len(HEADLINES)]
-
-    scores = {h: 0.9 - 0.05 * k for k, h in enumerate(HEADLINES)}
-    return Engine(settings, llm=FakeLLM(default=reply), scorer=FakeScorer(lambda t: scores.get(t, 0.5)), store=FakeStore())
-
 
 TOY = {
     "same text here": [1.0, 0.0, 0.0],
