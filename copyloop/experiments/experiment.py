@@ -179,7 +179,7 @@ class Experiment:
         if len(arms) > MAX_ARMS:
             raise InputError(f"at most {MAX_ARMS} arms per experiment, got {len(arms)}", field="texts")
 
-        store = store if store is not None else ExperimentStore.from_settings(settings)
+        store = store if store is not None else ExperimentStore.shared(settings)
         now = (clock or time.time)()
         experiment_id = "exp_" + uuid.uuid4().hex[:16]
         first = 0 if control_text is not None else 1
@@ -218,7 +218,7 @@ class Experiment:
         settings = settings if settings is not None else Settings()
         if not isinstance(experiment_id, str) or not experiment_id.strip():
             raise InputError("experiment id must be a non-empty string", field="experiment_id")
-        store = store if store is not None else ExperimentStore.from_settings(settings)
+        store = store if store is not None else ExperimentStore.shared(settings)
         return cls(experiment_id.strip(), store, settings, engine=engine, clock=clock)
 
     # reading ----------------------------------------------------------------------------------

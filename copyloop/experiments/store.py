@@ -13,6 +13,7 @@ One SQL text serves both databases: SQLite >= 3.24 understands ``ON CONFLICT DO 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -83,6 +84,10 @@ SCHEMA = [
 ]
 
 
+_SHARED: dict[tuple[int, str], "ExperimentStore"] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 class ExperimentStore:
     """Thread-safe access to the experiment tables (one connection, one lock)."""
 
@@ -91,6 +96,7 @@ class ExperimentStore:
         self.dialect = dialect
         self.where = where
         self._lock = threading.RLock()
+        self._closed = False
         with self.transaction() as tx:
             for statement in SCHEMA:
                 tx.execute(statement)
@@ -118,11 +124,30 @@ class ExperimentStore:
 
     @classmethod
     def from_settings(cls, settings: Any) -> "ExperimentStore":
+        """A new store (its own connection) for the configured database."""
         dsn = settings.experiments_dsn()
         return cls.postgres(dsn) if dsn else cls.sqlite(settings.experiments_path())
 
+    @classmethod
+    def shared(cls, settings: Any) -> "ExperimentStore":
+        """The process's store for the configured database, opened once and reused.
+
+        ``Experiment.create``/``open`` use it when no store is passed, so a service that opens an
+        experiment per request does not open a connection (and check the schema) per request.
+        Keyed by database and process id: a forked worker opens its own connection.
+        """
+        dsn = settings.experiments_dsn()
+        key = (os.getpid(), dsn or str(Path(settings.experiments_path()).expanduser().resolve()))
+        with _SHARED_LOCK:
+            store = _SHARED.get(key)
+            if store is None or store._closed:
+                store = cls.from_settings(settings)
+                _SHARED[key] = store
+            return store
+
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._conn.close()
 
     # transactions -----------------------------------------------------------------------------

@@ -125,3 +125,17 @@ def test_refresh_with_texts(runner: CliRunner, product_file: Path) -> None:
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)
     assert report["retired"] == [] and [a["variant_id"] for a in report["added"]] == ["v3"]
+
+
+def test_create_without_texts_asks_the_loop(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COPYLOOP_ENGINE_FACTORY", "experiment_fakes:headline_engine")
+    from experiment_fakes import PRODUCT as BOARD
+
+    path = tmp_path / "board.json"
+    path.write_text(json.dumps(BOARD), encoding="utf-8")
+    res = runner.invoke(app, ["experiment", "create", "--product", str(path), "--channel", "google_ads_headline",
+                              "--variants", "2", "--control", "Bamboo Cutting Board", "--json"])
+    assert res.exit_code == 0, res.output
+    created = json.loads(res.stdout)
+    assert [v["variant_id"] for v in created["variants"]] == ["v0", "v1", "v2"]
+    assert all(len(v["text"]) <= 30 for v in created["variants"][1:])
