@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "rewrite_catalog": "copyloop.batch",
     "Session": "copyloop.chat.session",
     "SessionStore": "copyloop.chat.session",
+    "Experiment": "copyloop.experiments",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

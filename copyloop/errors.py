@@ -36,6 +36,14 @@ class UnknownChannelError(InputError):
         self.known = sorted(known)
 
 
+class UnknownExperimentError(InputError):
+    """An experiment id that is not in the experiment store."""
+
+    def __init__(self, experiment_id: str) -> None:
+        super().__init__(f"No experiment with id {experiment_id!r}", field="experiment_id")
+        self.experiment_id = experiment_id
+
+
 class ModelPathError(CopyloopError, FileNotFoundError):
     """A model, adapter or artifact file is missing; the path is in the message."""
 

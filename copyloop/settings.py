@@ -100,6 +100,32 @@ class SlackSettings(BaseModel):
         None, description="catalog file (CSV, JSON or JSONL) whose product ids `/copy <id>` accepts"
     )
     workers: int = Field(1, ge=1, le=8, description="threads doing model work after the ack (1: one model, queued)")
+    experiment_poll_seconds: float = Field(
+        300.0, ge=0.0, description="how often the bot checks its experiments for a winner or fatigue to post (0: never)"
+    )
+
+
+class ExperimentSettings(BaseModel):
+    """Live A/B experiments (copyloop.experiments): where assignments and events are kept."""
+
+    path: Path | None = Field(None, description="SQLite file of experiments and events; default: <home>/experiments.sqlite")
+    postgres_dsn: SecretStr | None = Field(
+        None,
+        description=(
+            "Postgres DSN for experiments; default: store.postgres_dsn. A dedicated setting lets a shop keep chat "
+            "sessions local while the storefront's events go to its shared Postgres"
+        ),
+    )
+    ab_log_path: Path | None = Field(
+        None, description="the shop's accumulated A/B log that closing an experiment appends to; default: <home>/ab_log.csv"
+    )
+    policy: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "defaults for new experiments' policy (copyloop.experiments.ExperimentPolicy fields, e.g. "
+            "COPYLOOP_EXPERIMENTS__POLICY__MIN_IMPRESSIONS=500); keyword arguments of Experiment.create win"
+        ),
+    )
 
 
 class Settings(BaseSettings):
@@ -118,6 +144,7 @@ class Settings(BaseSettings):
     scorer: ScorerSettings = Field(default_factory=ScorerSettings)
     refine: RefineSettings = Field(default_factory=RefineSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
     channels: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="extra or overriding channel specs, by name (see copyloop.tools.channels)"
     )
@@ -146,6 +173,16 @@ class Settings(BaseSettings):
     def checkpoint_path(self) -> Path:
         return self.store.checkpoint_path or self.home / "sessions.sqlite"
 
+    def experiments_path(self) -> Path:
+        return self.experiments.path or self.home / "experiments.sqlite"
+
+    def experiments_dsn(self) -> str | None:
+        dsn = self.experiments.postgres_dsn or self.store.postgres_dsn
+        return dsn.get_secret_value() if dsn is not None else None
+
+    def ab_log_path(self) -> Path:
+        return self.experiments.ab_log_path or self.home / "ab_log.csv"
+
 
 class _SlackEnvSource(PydanticBaseSettingsSource):
     """Maps Slack's conventional variable names (SLACK_BOT_TOKEN, ...) onto ``slack``."""
@@ -167,6 +204,7 @@ class _SlackEnvSource(PydanticBaseSettingsSource):
 
 __all__ = [
     "EmbeddingSettings",
+    "ExperimentSettings",
     "LLMSettings",
     "RefineSettings",
     "ScorerSettings",

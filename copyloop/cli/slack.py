@@ -34,6 +34,7 @@ def serve(
         _stop_on_sigterm()
         if preload:
             bot.warm_up()
+            bot.watch_experiments()
         typer.echo(f"copyloop Slack bot listening on http://{host}:{server.server_port}{EVENTS_PATH}", err=True)
         try:
             server.serve_forever()
@@ -62,6 +63,7 @@ def socket(
             handler = socket_mode_handler(bot)  # fails fast without SLACK_APP_TOKEN
             if preload:
                 bot.warm_up()
+                bot.watch_experiments()
             typer.echo("copyloop Slack bot connecting over Socket Mode", err=True)
             handler.start()
         except KeyboardInterrupt:

@@ -24,6 +24,14 @@ carried in every button's value. Replies in a session thread are chat turns: fre
 request ("shorter, mention the bamboo"); a reply that is exactly ``accept``, ``undo``,
 ``score``, ``regenerate``, ``variants [n]``, ``pick N`` or ``channel NAME`` runs that command.
 
+Experiments: ``/copy experiment <product> [channel]`` posts a root message and, in its thread, the
+A/B experiment the loop starts (K diverse variants, ``copyloop.experiments``) with Status /
+Retire losers & refresh / Close & feed back buttons; replies ``status``, ``refresh`` or ``close``
+in that thread do the same. The thread is the experiment's ``origin``, stored with it, so a
+restart loses nothing. ``watch_experiments`` (started by ``copyloop slack serve|socket``) posts in
+the thread when a winner is declared, a guardrail or sample-ratio alarm fires, or the winner shows
+fatigue — once per event (the event ledger remembers).
+
 Slack app configuration: slash command ``/copy`` and Interactivity pointing at
 ``https://<host>/slack/events`` (HTTP mode), bot events ``app_mention`` and ``message.channels``
 (``message.groups`` for private channels), bot scopes ``commands``, ``chat:write``,
@@ -67,10 +75,16 @@ from copyloop.slack.blocks import (
 from copyloop.slack.ledger import EventLedger
 from copyloop.tools.schemas import ProductBrief
 from copyloop.chat.turns import TurnCommand, parse_turn
+from copyloop.experiments import Experiment, ExperimentStore
+from copyloop.slack.experiment_blocks import EXPERIMENT_COMMANDS, experiment_blocks, status_text
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+EXPERIMENT_USAGE = (
+    "Usage: /copy experiment <product text | product JSON | catalog id> [channel] — starts an A/B experiment "
+    "with diverse variants from the loop; reply status, refresh or close in its thread"
+)
 BUTTON_REQUESTS = {"copy_shorter": "Make it shorter.", "copy_playful": "Make it more playful."}
 
 
@@ -116,6 +130,10 @@ class CopyBot:
         self.executor = ThreadPoolExecutor(max_workers=settings.slack.workers, thread_name_prefix="copyloop-slack")
         self._futures: set[Future[None]] = set()
         self._futures_lock = threading.Lock()
+        self._experiments: ExperimentStore | None = None
+        self._experiments_lock = threading.Lock()
+        self._stop_watch = threading.Event()
+        self._watcher: threading.Thread | None = None
         self.app = self._build_app(client, socket_mode)
         self.client: WebClient = self.app.client
 
@@ -143,6 +161,7 @@ class CopyBot:
         app.event("app_mention")(self.on_mention)
         app.event("message")(self.on_message)
         app.action(re.compile(r"^copy_"))(self.on_action)
+        app.action(re.compile(r"^experiment_"))(self.on_experiment_action)
         app.error(self._on_listener_error)
         return app
 
@@ -176,7 +195,11 @@ class CopyBot:
         channel, user = command["channel_id"], command.get("user_id", "")
         team = command.get("team_id", "")
         if command.get("text", "").strip().lower() in ("", "help"):
-            self._ephemeral(channel, user, USAGE)
+            self._ephemeral(channel, user, USAGE + "\n" + EXPERIMENT_USAGE)
+            return
+        head, _, rest = command.get("text", "").strip().partition(" ")
+        if head.lower() == "experiment":
+            self._on_experiment_command(rest, channel, user, team)
             return
         try:
             product, copy_channel = self._parse_request(command.get("text", ""))
@@ -214,6 +237,12 @@ class CopyBot:
         if bot_user and f"<@{bot_user}" in text:
             return  # the app_mention listener handles it
         where = Where(event["channel"], thread_ts, body.get("team_id") or event.get("team", ""))
+        command = slack_plain_text(text).strip().lower()
+        if command in EXPERIMENT_COMMANDS:
+            experiment_id = self.experiments.find_by_origin(where.session_id)
+            if experiment_id is not None:
+                self._experiment_op(where, experiment_id, command)
+                return
         if not self.store.exists(where.session_id):
             return
         self._turn(where, parse_turn(slack_plain_text(text), bare_commands=True), user=event.get("user"))
@@ -243,6 +272,127 @@ class CopyBot:
             self._turn(where, TurnCommand("say", BUTTON_REQUESTS[action_id]), user=user)
         else:
             log.warning("Unknown Slack action %s", action_id)
+
+    # experiments ------------------------------------------------------------------------------
+    @property
+    def experiments(self) -> ExperimentStore:
+        """The experiment store (SQLite under COPYLOOP_HOME, or Postgres), opened on first use."""
+        with self._experiments_lock:
+            if self._experiments is None:
+                self._experiments = ExperimentStore.from_settings(self.settings)
+            return self._experiments
+
+    def _on_experiment_command(self, text: str, channel: str, user: str, team: str) -> None:
+        if not text.strip() or text.strip().lower() == "help":
+            self._ephemeral(channel, user, EXPERIMENT_USAGE)
+            return
+        try:
+            product, copy_channel = self._parse_request(text)
+        except CopyloopError as exc:
+            self._ephemeral(channel, user, f":warning: {exc}\n{EXPERIMENT_USAGE}")
+            return
+        root = self.client.chat_postMessage(
+            channel=channel,
+            text=f"<@{user}> started an A/B experiment on `{copy_channel}` copy for *{escape(product.title)}*",
+        )
+        where = Where(channel, root["ts"], team)
+        placeholder = self._post(where, f":writing_hand: Writing diverse `{copy_channel}` variants for the experiment…")
+
+        def job() -> None:
+            exp = Experiment.create(
+                product, copy_channel, settings=self.settings, engine=self.store.engine, origin=where.session_id,
+                store=self.experiments,
+            )
+            st = exp.status()
+            note = (
+                f"Serve the variants: `copyloop experiment assign {exp.experiment_id} --unit <visitor>`; record events with "
+                f"`copyloop experiment ingest {exp.experiment_id} events.jsonl`. Reply status, refresh or close here."
+            )
+            self._replace(where, placeholder, status_text(st), experiment_blocks(st, note=note))
+
+        self._submit(where, job, placeholder)
+
+    def on_experiment_action(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        op = action["action_id"].removeprefix("experiment_")
+        experiment_id = action.get("value", "")
+        try:
+            origin = self.experiments.experiment(experiment_id)["origin"] or ""
+        except CopyloopError:
+            log.warning("Slack experiment action %s for an unknown experiment", op)
+            return
+        try:
+            _, team, channel, thread_ts = origin.split(":", 3)
+        except ValueError:
+            container = body.get("container") or {}
+            channel = container.get("channel_id", "")
+            thread_ts = container.get("thread_ts") or container.get("message_ts", "")
+            team = "-"
+        if channel and thread_ts:
+            self._experiment_op(Where(channel, thread_ts, "" if team == "-" else team), experiment_id, op)
+
+    def _experiment_op(self, where: Where, experiment_id: str, op: str) -> None:
+        slow = op == "refresh"
+        placeholder = self._post(where, ":writing_hand: Retiring losers and writing fresh variants…") if slow else None
+
+        def job() -> None:
+            exp = Experiment.open(experiment_id, self.settings, store=self.experiments)
+            note = None
+            if op == "refresh":
+                note = exp.refresh(engine=self.store.engine).reason
+            elif op == "close":
+                report = exp.close()
+                note = (
+                    (f"Closed. Winner {report.winner} is served from now on and was added to the retrieval store. "
+                     if report.winner else "Closed without a winner; the control (or first variant) is served. ")
+                    + f"A/B log: {report.ab_log_path} ({report.exported_rows} rows) — retrain with `{report.retrain_command}`."
+                )
+            st = exp.status()
+            self._replace(where, placeholder, status_text(st), experiment_blocks(st, note=note))
+
+        self._submit(where, job, placeholder)
+
+    def poll_experiments(self) -> int:
+        """Post news of Slack-started experiments in their threads (winner, guardrail, SRM, fatigue), once each."""
+        posted = 0
+        for experiment_id in self.experiments.experiment_ids("running"):
+            try:
+                exp = Experiment.open(experiment_id, self.settings, store=self.experiments)
+                if not (exp.origin or "").startswith("slack:"):
+                    continue
+                st = exp.status()
+            except Exception:  # one broken experiment must not stop the others' news
+                log.exception("Could not check experiment %s", experiment_id)
+                continue
+            news = []
+            if st.decision in ("winner", "guardrail", "srm"):
+                news.append((f"{st.decision}:{st.winner or st.leader}", st.reason))
+            if st.fatigue is not None and st.fatigue.fatigued:
+                news.append((f"fatigue:{st.fatigue.variant_id}", f"{st.fatigue.variant_id} is wearing out: {st.fatigue.reason}. "
+                             "Press refresh to retire losers and add fresh variants."))
+            _, team, channel, thread_ts = (exp.origin or "").split(":", 3)
+            where = Where(channel, thread_ts, "" if team == "-" else team)
+            for key, note in news:
+                if self.ledger.first_time(f"experiment:{experiment_id}:{key}"):
+                    self._post(where, status_text(st), experiment_blocks(st, note=note))
+                    posted += 1
+        return posted
+
+    def watch_experiments(self, interval: float | None = None) -> None:
+        """Poll experiments every ``interval`` seconds (``slack.experiment_poll_seconds``; 0 = off) in a daemon thread."""
+        seconds = self.settings.slack.experiment_poll_seconds if interval is None else interval
+        if seconds <= 0 or self._watcher is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop_watch.wait(seconds):
+                try:
+                    self.poll_experiments()
+                except Exception:
+                    log.exception("Polling experiments failed")
+
+        self._watcher = threading.Thread(target=loop, name="copyloop-experiment-watch", daemon=True)
+        self._watcher.start()
 
     # request handling -------------------------------------------------------------------------
     def _parse_request(self, text: str) -> tuple[ProductBrief, str]:
@@ -398,9 +548,14 @@ class CopyBot:
                 return False
 
     def close(self) -> None:
+        self._stop_watch.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=10)
         self.executor.shutdown(wait=True)
         self.ledger.close()
         self.store.close()
+        if self._experiments is not None:
+            self._experiments.close()
 
 
 def build_bot(

@@ -66,7 +66,8 @@ FACES = ["batch", "chat", "slack", "service", "experiments"]
 """Subpackages of copyloop/ that each serve one face. A face may use the core of the front door
 (engine, settings, errors, ...) and the layers below, plus the faces listed in FACE_USES; the core
 never imports a face, so each face can be read (and removed) on its own."""
-FACE_USES = {"slack": {"chat"}, "service": {"chat", "batch", "experiments"}, "experiments": set(), "batch": set(), "chat": set()}
+# slack: /copy experiment starts and shows A/B experiments in a thread (issue #13)
+FACE_USES = {"slack": {"chat", "experiments"}, "service": {"chat", "batch", "experiments"}, "experiments": set(), "batch": set(), "chat": set()}
 
 
 def _face_of(module: str) -> str | None:
