@@ -94,6 +94,7 @@ async def create_batch(
     seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int | None, Form(ge=1, le=1_000_000, description="only the first N rows")] = None,
     columns: Annotated[str | None, Form(description='JSON object mapping fields to columns, e.g. {"title": "name"}')] = None,
+    diversity: Annotated[bool, Form(description="re-draft copy that reads like other products' copy (catalog pass)")] = True,
     svc: Service = Depends(service),
 ) -> BatchStatus:
     """Rewrite a catalog for some channels in the background (resumable; survives a restart)."""
@@ -102,7 +103,7 @@ async def create_batch(
     elif catalog_id is None:
         raise InputError("send a catalog file (field 'file') or the id of an uploaded one (field 'catalog_id')", field="file")
     names = [c.strip() for c in channels.split(",") if c.strip()]
-    return await run_in_threadpool(svc.batches.create, catalog_id, names, output_format, seed, limit)
+    return await run_in_threadpool(svc.batches.create, catalog_id, names, output_format, seed, limit, diversity)
 
 
 @router.get("/batches", response_model=list[BatchStatus], responses=ERRORS)

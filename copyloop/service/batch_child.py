@@ -53,6 +53,7 @@ def main(argv: list[str]) -> int:
         summary = rewrite_catalog(
             spec["source"], spec["channels"], spec["out"], workers=int(spec["workers"]), limit=spec.get("limit"),
             settings=settings, columns=spec.get("columns"), quiet=True, seed=int(spec["seed"]),
+            diversity=bool(spec.get("diversity", True)),
             snapshot_seconds=float(spec.get("snapshot_seconds", 10.0)),
         )
     except CopyloopError as exc:

@@ -51,6 +51,7 @@ class BatchStatus(BaseModel):
     output_format: str
     seed: int = 0
     limit: int | None = None
+    diversity: bool = Field(True, description="re-draft copy that reads like other products' copy")
     products: int = Field(0, description="valid products in the catalog (after limit)")
     items: int = Field(0, description="(product, channel) items")
     done: int = Field(0, description="items drafted so far")
@@ -140,7 +141,7 @@ class BatchManager:
 
     # jobs --------------------------------------------------------------------------------------
     def create(self, catalog_id: str, channels: list[str], output_format: str = "jsonl", seed: int = 0,
-               limit: int | None = None) -> BatchStatus:
+               limit: int | None = None, diversity: bool = True) -> BatchStatus:
         from copyloop.tools.channels import ChannelRegistry
 
         self.catalogs.info(catalog_id)  # NotFound
@@ -157,7 +158,7 @@ class BatchManager:
             raise InputError("limit must be at least 1", field="limit")
         bid = uuid.uuid4().hex
         (self.root / bid).mkdir(parents=True, exist_ok=True)
-        self.ledger.add_batch(bid, catalog_id, names, output_format, seed, limit)
+        self.ledger.add_batch(bid, catalog_id, names, output_format, seed, limit, diversity)
         self._wake.set()
         return self.status(bid)
 
@@ -212,6 +213,7 @@ class BatchManager:
         return BatchStatus(
             id=bid, status=status, phase=phase, catalog_id=row["catalog_id"], filename=info.filename,
             channels=row["channels"], output_format=row["out_format"], seed=row["seed"], limit=row["limit_n"],
+            diversity=row["diversity"],
             products=products, items=items, done=done, failed=failed, progress=round(progress, 4), runs=row["runs"],
             created=row["created"], started=row["started"], finished=row["finished"], error=row["error"],
             summary=summary, results_ready=self.output_path(bid).is_file(),
@@ -262,6 +264,7 @@ class BatchManager:
             "workers": self.settings.service.batch_workers,
             "limit": row["limit_n"],
             "seed": row["seed"],
+            "diversity": row["diversity"],
             "columns": self.catalogs.columns(row["catalog_id"]),
             "settings": _child_settings(self.settings),
             "parent_pid": os.getpid(),

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS batches (
     out_format TEXT NOT NULL,
     seed       INTEGER NOT NULL,
     limit_n    INTEGER,
+    diversity  INTEGER NOT NULL DEFAULT 1,
     status     TEXT NOT NULL,
     started    REAL,
     finished   REAL,
@@ -48,7 +49,7 @@ CREATE TABLE IF NOT EXISTS edits (
 );
 """
 
-BATCH_COLUMNS = ("id", "created", "catalog_id", "channels", "out_format", "seed", "limit_n", "status", "started",
+BATCH_COLUMNS = ("id", "created", "catalog_id", "channels", "out_format", "seed", "limit_n", "diversity", "status", "started",
                  "finished", "runs", "error", "summary")
 
 
@@ -90,10 +91,12 @@ class Ledger:
             "SELECT id, created, filename, path, products, bad_rows FROM catalogs ORDER BY created DESC")]
 
     # batches -----------------------------------------------------------------------------------
-    def add_batch(self, bid: str, catalog_id: str, channels: list[str], out_format: str, seed: int, limit: int | None) -> None:
+    def add_batch(self, bid: str, catalog_id: str, channels: list[str], out_format: str, seed: int, limit: int | None,
+                  diversity: bool = True) -> None:
         self._exec(
-            "INSERT INTO batches (id, created, catalog_id, channels, out_format, seed, limit_n, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued')",
-            (bid, time.time(), catalog_id, ",".join(channels), out_format, seed, limit),
+            "INSERT INTO batches (id, created, catalog_id, channels, out_format, seed, limit_n, diversity, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+            (bid, time.time(), catalog_id, ",".join(channels), out_format, seed, limit, int(diversity)),
         )
 
     def batch(self, bid: str) -> dict[str, Any] | None:
@@ -136,6 +139,7 @@ def _catalog(r: tuple[Any, ...]) -> dict[str, Any]:
 def _batch(r: tuple[Any, ...]) -> dict[str, Any]:
     d = dict(zip(BATCH_COLUMNS, r))
     d["channels"] = [c for c in d["channels"].split(",") if c]
+    d["diversity"] = bool(d["diversity"])
     d["summary"] = json.loads(d["summary"]) if d["summary"] else None
     return d
 

@@ -411,7 +411,7 @@ async def ui_start_batch(request: Request, svc: Service = Depends(service)) -> R
     try:
         limit = int(str(form.get("limit"))) if str(form.get("limit") or "").strip() else None
         status = await run_in_threadpool(svc.batches.create, str(form.get("catalog_id", "")), channels,
-                                         str(form.get("output_format") or "jsonl"), 0, limit)
+                                         str(form.get("output_format") or "jsonl"), 0, limit, form.get("diversity") is not None)
     except ValueError:
         return error_fragment(InputError("limit must be a whole number", field="limit"))
     except CopyloopError as exc:
