@@ -69,10 +69,11 @@ class RoundView(BaseModel):
 
 
 class StageView(BaseModel):
-    """A node of the loop finished (so a client can show 'drafting round 2...')."""
+    """A node of the loop finished (so a client can show what runs now: 'round 2: drafting...')."""
 
-    node: str
-    iteration: int
+    node: str = Field(..., description="retrieve | draft | repair | score | decide")
+    iteration: int = Field(..., description="the round now running (0-based; after decide: the next round)")
+    decision: str = Field("", description="for decide: revise, or why the loop stops")
 
 
 class RefineStart(BaseModel):
@@ -151,9 +152,12 @@ def stream_refine(engine: Any, args: RefineArgs, emit: Emit | None = None) -> Re
             if node == "score":
                 judged = list(update.get("judged") or [])
             elif node == "decide":
+                decision = "revise"
                 for trace in update.get("trace") or []:
                     send("round", round_view(trace, judged, state.threshold))
+                    decision = trace.decision
                 iteration = int(update.get("iteration", iteration))
+                send("stage", StageView(node=node, iteration=iteration, decision=decision))
             elif node == "finish":
                 for trace in update.get("trace") or []:  # the round the LLM failed in
                     send("round", round_view(trace, [], state.threshold))

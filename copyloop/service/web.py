@@ -238,9 +238,14 @@ async def _render_event(svc: Service, run: Run, event: RunEvent) -> tuple[str, s
         return "status", f"waiting for the model ({ahead} ahead)" if ahead else "starting…"
     if event.kind == "refine_started":
         return "status", f"drafting for {data.get('channel')} (up to {data.get('max_iterations')} rounds)"
-    if event.kind == "stage":
-        words = {"retrieve": "looking up past winners", "draft": "drafting", "repair": "critiquing", "score": "scoring"}
-        return "status", f"round {int(data.get('iteration', 0)) + 1}: {words.get(data.get('node', ''), data.get('node'))}…"
+    if event.kind == "stage":  # a node finished: say what runs now
+        n = int(data.get("iteration", 0)) + 1
+        node = data.get("node", "")
+        if node == "decide" and data.get("decision") not in ("", "revise"):
+            return "status", f"finishing ({str(data.get('decision')).replace('_', ' ')})…"
+        now = {"retrieve": "drafting", "draft": "repairing and critiquing the drafts", "repair": "critiquing",
+               "score": "deciding", "decide": "drafting a revision"}.get(node, node)
+        return "status", f"round {n}: {now}…"
     if event.kind == "round":
         return "round", render("_round.html", round=data)
     # terminal: the finished panel (or the failure)
