@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -29,6 +29,7 @@ from copyloop.service.schemas import (
     RefineRequest,
     SayRequest,
     SessionCreate,
+    SessionSummary,
     SessionView,
     TextVerdict,
     VariantsRequest,
@@ -146,9 +147,14 @@ async def create_session(body: SessionCreate, svc: Service = Depends(service)) -
     brief = body.product.to_brief()
     svc.sessions.channel_spec(body.channel)
     sid = new_session_id()
-    session = await svc.op(lambda: svc.sessions.start(brief, body.channel, thread_id=sid, seed=body.seed),
-                           reservation=svc.worker.reserve())
+    session = await svc.op(lambda: svc.start_session(brief, body.channel, sid, body.seed), reservation=svc.worker.reserve())
     return await run_in_threadpool(session_view, svc, session)
+
+
+@router.get("/sessions", response_model=list[SessionSummary], responses=ERRORS)
+async def list_sessions(limit: int = Query(50, ge=1, le=500), svc: Service = Depends(service)) -> list[SessionSummary]:
+    """The chat sessions started through this service, newest first."""
+    return [SessionSummary(**row) for row in await run_in_threadpool(svc.ledger.sessions, limit)]
 
 
 @router.get("/sessions/{session_id}", response_model=SessionView, responses={**ERRORS, 404: {"description": "no such session"}})

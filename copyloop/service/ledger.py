@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS batches (
     error      TEXT,
     summary    TEXT
 );
+CREATE TABLE IF NOT EXISTS sessions (
+    id         TEXT PRIMARY KEY,
+    created    REAL NOT NULL,
+    title      TEXT NOT NULL,
+    channel    TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS edits (
     session_id TEXT NOT NULL,
     at         REAL NOT NULL,
@@ -121,6 +127,15 @@ class Ledger:
     def mark_finished(self, bid: str, status: str, summary: dict[str, Any] | None, error: str | None) -> None:
         self._exec("UPDATE batches SET status = ?, finished = ?, summary = ?, error = ? WHERE id = ?",
                    (status, time.time(), json.dumps(summary) if summary is not None else None, error, bid))
+
+    # sessions ----------------------------------------------------------------------------------
+    def add_session(self, sid: str, title: str, channel: str) -> None:
+        self._exec("INSERT OR IGNORE INTO sessions (id, created, title, channel) VALUES (?, ?, ?, ?)",
+                   (sid, time.time(), title[:300], channel))
+
+    def sessions(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT id, created, title, channel FROM sessions ORDER BY created DESC LIMIT ?", (limit,))
+        return [{"session_id": r[0], "created": r[1], "title": r[2], "channel": r[3]} for r in rows]
 
     # edits -------------------------------------------------------------------------------------
     def add_edit(self, session_id: str, verdict: dict[str, Any]) -> None:

@@ -141,6 +141,13 @@ class TextVerdict(BaseModel):
     at: float = 0.0
 
 
+class SessionSummary(BaseModel):
+    session_id: str
+    title: str
+    channel: str
+    created: float
+
+
 class SessionView(BaseModel):
     session_id: str
     channel: str
@@ -196,6 +203,7 @@ __all__ = [
     "SESSION_ID_PATTERN",
     "SayRequest",
     "SessionCreate",
+    "SessionSummary",
     "SessionView",
     "TextVerdict",
     "VariantsRequest",

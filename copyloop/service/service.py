@@ -81,6 +81,12 @@ class Service:
         self.sessions.close()
         self.ledger.close()
 
+    def start_session(self, brief: Any, channel: str, session_id: str, seed: int = 0) -> Any:
+        """Write the first draft of a new chat session and list it among the service's sessions."""
+        session = self.sessions.start(brief, channel, thread_id=session_id, seed=seed)
+        self.ledger.add_session(session_id, brief.title, channel)
+        return session
+
     # operations --------------------------------------------------------------------------------
     def submit_op(self, fn: Callable[[], T], *, run: Run | None = None, reservation: Reservation | None = None,
                   payload: Callable[[T], Any] | None = None) -> "Future[T]":

@@ -111,6 +111,7 @@ async def logout(request: Request, svc: Service = Depends(service)) -> Response:
 async def workbench(request: Request, svc: Service = Depends(service)) -> Response:
     catalogs = await run_in_threadpool(svc.catalogs.list)
     batches = await run_in_threadpool(svc.batches.list)
+    sessions = await run_in_threadpool(svc.ledger.sessions, 12)
     ctx = {
         "version": __version__,
         "channels": svc.engine.engine.channels.specs(),
@@ -119,6 +120,7 @@ async def workbench(request: Request, svc: Service = Depends(service)) -> Respon
         "catalogs": catalogs,
         "batches": list(reversed(batches))[:20],
         "keys": svc.keys.enabled,
+        "sessions": sessions,
         "threshold": svc.settings.refine.threshold,
     }
     return templates.TemplateResponse(request, "workbench.html", ctx)
@@ -168,7 +170,7 @@ async def start_runs(request: Request, svc: Service = Depends(service)) -> Respo
         sid = new_session_id()
         run = svc.hub.create("start", session_id=sid, channel=channel, title=brief.title)
         run.emit("queued", {"pending": svc.worker.status().pending})
-        svc.submit_op(lambda b=brief, c=channel, s=sid: svc.sessions.start(b, c, thread_id=s, seed=seed),
+        svc.submit_op(lambda b=brief, c=channel, s=sid: svc.start_session(b, c, s, seed),
                       run=run, reservation=reservation, payload=lambda _s: {})
         panels.append(render("_run_panel.html", run=run, session_id=sid, channel=channel, title=brief.title,
                              what=MODEL_OPS["start"]))

@@ -289,6 +289,8 @@ def test_session_create_say_variants_pick_undo_accept_history(tmp_path: Path) ->
         assert view["accepted"]["text"] == view["current"]["text"]
         score = c.get(f"/v1/sessions/{sid}/score", headers=AUTH).json()
         assert score["text"] == view["current"]["text"] and "explanation" in score
+        listed = c.get("/v1/sessions", headers=AUTH).json()
+        assert [(s["session_id"], s["title"]) for s in listed] == [(sid, PRODUCT["title"])]
         kinds = [t["kind"] for t in c.get(f"/v1/sessions/{sid}/history", headers=AUTH).json()]
         assert kinds[0] == "draft" and "refusal" in kinds and "variants" in kinds and kinds[-1] == "accepted"
 
@@ -390,6 +392,9 @@ def test_workbench_writes_streams_accepts_and_reranks(tmp_path: Path) -> None:
         assert ranked.status_code == 200 and "R<sub>λ=1.0</sub>" in ranked.text
         accepted = c.post(f"/ui/sessions/{sid}/accept", headers={"HX-Request": "true"})
         assert accepted.status_code == 200 and "Accepted copy" in accepted.text
+        assert f'hx-get="/ui/sessions/{sid}"' in c.get("/").text  # listed for reopening after a reload
+        reopened = c.get(f"/ui/sessions/{sid}")
+        assert reopened.status_code == 200 and "Accepted copy" in reopened.text
 
         bad = c.post("/ui/runs", data={"title": "", "channels": ["product_description"]}, headers={"HX-Request": "true"})
         assert bad.status_code == 422 and "title" in bad.text
