@@ -17,7 +17,6 @@ import json
 import logging
 import math
 import time
-from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
 from limits import parse as parse_limit
@@ -148,11 +147,13 @@ class AccessMiddleware:
 
     @staticmethod
     def _same_origin(headers: dict[str, str]) -> bool:
+        """No Origin (curl, a server) is fine; a browser's Origin must be this server's host."""
         origin = headers.get("origin")
-        if not origin or origin == "null":
-            return origin != "null"
-        host = headers.get("host", "")
-        return urlsplit(origin).netloc.lower() == host.lower()
+        if origin is None:
+            return True
+        if origin == "null":  # sandboxed frames, file:// pages
+            return False
+        return urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
 
 
 class BodyLimitMiddleware:
@@ -193,7 +194,5 @@ class BodyLimitMiddleware:
 
         await self.app(scope, counted, send)
 
-
-Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 __all__ = ["AccessMiddleware", "BodyLimitMiddleware", "PUBLIC_PATHS", "RateLimiter"]
