@@ -64,8 +64,10 @@ def refine_args(body: RefineRequest, svc: Service) -> RefineArgs:
         max_iterations=body.max_iterations, candidates=body.candidates, seed=body.seed,
         feedback=list(body.feedback), previous=body.previous,
     )
-    svc.engine.engine.prepare(args.product, args.channel, args.threshold, args.max_iterations, args.candidates,
-                              args.seed, feedback=args.feedback, previous=args.previous)
+    prepare = getattr(svc.engine.engine, "prepare", None)
+    if prepare is not None:
+        prepare(args.product, args.channel, args.threshold, args.max_iterations, args.candidates,
+                args.seed, feedback=args.feedback, previous=args.previous)
     return args
 
 

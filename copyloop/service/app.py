@@ -80,7 +80,8 @@ def build_app(
     async def healthz(request: Request) -> Health:
         """Liveness, without a key: answers at once even while the model is busy."""
         status = service.worker.status()
-        return Health(version=__version__, model=service.model_state, pending=status.pending, busy=status.busy,
+        model = "ready" if service.model_state == "lazy" and status.jobs_done else service.model_state
+        return Health(version=__version__, model=model, pending=status.pending, busy=status.busy,
                       busy_seconds=status.busy_seconds, batches_running=service.batches.running)
 
     from copyloop.service import api, api_batches, web

@@ -132,6 +132,10 @@ def stream_refine(engine: Any, args: RefineArgs, emit: Emit | None = None) -> Re
         if emit is not None:
             emit(kind, payload)
 
+    if not all(hasattr(engine, name) for name in ("prepare", "run_context", "graph")):
+        # an engine factory may return anything with Engine.refine: it still works, without rounds
+        return engine.refine(args.product, args.channel, args.threshold, args.max_iterations, args.candidates,
+                             args.seed, feedback=args.feedback, previous=args.previous, run_texts=args.run_texts)
     state = engine.prepare(
         args.product, args.channel, args.threshold, args.max_iterations, args.candidates, args.seed,
         feedback=args.feedback, previous=args.previous,

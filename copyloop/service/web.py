@@ -85,6 +85,8 @@ async def login_page(request: Request, svc: Service = Depends(service)) -> Respo
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, key: str = Form("", max_length=500), svc: Service = Depends(service)) -> Response:
+    if not svc.keys.enabled:
+        return RedirectResponse("/", status_code=303)
     kid = svc.keys.identify(key.strip())
     if kid is None:
         return templates.TemplateResponse(request, "login.html", {"error": "That key is not valid.", "version": __version__},
@@ -156,10 +158,12 @@ async def start_runs(request: Request, svc: Service = Depends(service)) -> Respo
         for channel in channels:
             svc.sessions.channel_spec(channel)
         seed = int(str(form.get("seed") or 0))
+        if not 0 <= seed <= 2**31 - 1:
+            raise ValueError(seed)
     except (CopyloopError, ValidationError) as exc:
         return error_fragment(exc)
     except ValueError:
-        return error_fragment(InputError("seed must be a whole number", field="seed"))
+        return error_fragment(InputError("seed must be a whole number from 0 to 2147483647", field="seed"))
     panels = []
     for channel in dict.fromkeys(channels):
         try:

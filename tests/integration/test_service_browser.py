@@ -6,8 +6,8 @@ Chromium (``/usr/bin/chromium``; ``scripts/_test_services.sh`` installs it) is d
 by Playwright's Python package through ``executable_path``: no browser is downloaded. The test
 types a product into the workbench, asks for a Google Ads headline, watches the panel stream its
 rounds, checks the copy, its score and its rule checks, and accepts it. Screenshots go to the
-test's temporary folder; the finished page is also copied to ``bench/out/workbench.png`` (the
-README's screenshot).
+test's temporary folder and to ``bench/out/workbench-latest.png``; ``COPYLOOP_UPDATE_SCREENSHOTS=1``
+also refreshes the README's ``bench/out/workbench.png``.
 """
 
 from __future__ import annotations
@@ -120,6 +120,12 @@ def test_paste_a_product_get_copy_and_accept_it(server: str, tmp_path: Path) -> 
             print(f"copy in {seconds:.1f} s in the browser (load average {os.getloadavg()[0]:.2f}): {copy!r}")
         finally:
             context.close()
+    # A copy for people to look at: bench/out/workbench-latest.png every run (not tracked by git);
+    # the README's bench/out/workbench.png only when missing or asked for, so a test run does not
+    # leave a modified tracked file behind.
     out = ROOT / "bench" / "out"
     if os.access(out, os.W_OK):
-        shutil.copyfile(shots / "workbench.png", out / "workbench.png")
+        shutil.copyfile(shots / "workbench.png", out / "workbench-latest.png")
+        readme_shot = out / "workbench.png"
+        if not readme_shot.exists() or os.environ.get("COPYLOOP_UPDATE_SCREENSHOTS") == "1":
+            shutil.copyfile(shots / "workbench.png", readme_shot)

@@ -398,3 +398,14 @@ def test_workbench_writes_streams_accepts_and_reranks(tmp_path: Path) -> None:
 
         bad = c.post("/ui/runs", data={"title": "", "channels": ["product_description"]}, headers={"HX-Request": "true"})
         assert bad.status_code == 422 and "title" in bad.text
+
+
+def test_an_engine_with_only_refine_still_serves_refine(tmp_path: Path) -> None:
+    """COPYLOOP_ENGINE_FACTORY may return anything with Engine.refine: no rounds then, same result."""
+    from batch_engines import ScriptedEngine
+
+    with make_client(tmp_path, engine=ScriptedEngine(Settings(home=tmp_path))) as c:
+        r = c.post("/v1/refine", headers=AUTH, json={"product": PRODUCT})
+        assert r.status_code == 200 and r.json()["text"].startswith("Bamboo Cutting Board")
+        events = sse_events(c.post("/v1/refine/stream", headers=AUTH, json={"product": PRODUCT}).text)
+        assert [k for k, _ in events] == ["queued", "result"]
