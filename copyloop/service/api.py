@@ -58,17 +58,17 @@ def service(request: Request) -> Service:
 
 
 def refine_args(body: RefineRequest, svc: Service) -> RefineArgs:
-    """Validate everything before any model work (so errors are a 422, never a broken stream)."""
-    args = RefineArgs(
+    """Validate everything before any model work (so errors are a 422, never a broken stream).
+
+    The ranges are the request model's; the product and the channel are checked here with the
+    same rules ``Engine.prepare`` applies — without touching the Engine, which may be loading.
+    """
+    svc.channels.get(body.channel)  # UnknownChannelError lists the known channels
+    return RefineArgs(
         product=body.product.to_brief(), channel=body.channel, threshold=body.threshold,
         max_iterations=body.max_iterations, candidates=body.candidates, seed=body.seed,
         feedback=list(body.feedback), previous=body.previous,
     )
-    prepare = getattr(svc.engine.engine, "prepare", None)
-    if prepare is not None:
-        prepare(args.product, args.channel, args.threshold, args.max_iterations, args.candidates,
-                args.seed, feedback=args.feedback, previous=args.previous)
-    return args
 
 
 # --- refine -------------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ def refine_args(body: RefineRequest, svc: Service) -> RefineArgs:
 @router.get("/channels", response_model=list[ChannelSpec], responses=ERRORS)
 async def channels(svc: Service = Depends(service)) -> list[ChannelSpec]:
     """Every channel copy can be written for, with its hard rules."""
-    return list(svc.engine.engine.channels.specs())
+    return list(svc.channels.specs())
 
 
 @router.post("/refine", response_model=RefineResult, responses=MODEL_ERRORS)
@@ -136,7 +136,7 @@ async def rank_candidates(body: RankRequest) -> list[RankedCandidate]:
 async def check(body: CheckRequest, svc: Service = Depends(service)) -> TextVerdict:
     """Score and check a text you wrote, with the same critics and scorer as the drafts."""
     brief = body.product.to_brief()
-    svc.engine.engine.channels.get(body.channel)
+    svc.channels.get(body.channel)
     return await svc.model_call(check_text, svc.engine.engine, brief, body.channel, body.text, body.threshold)
 
 

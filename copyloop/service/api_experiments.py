@@ -90,7 +90,7 @@ def _summary(exp: Any) -> dict[str, Any]:
 async def create_experiment(body: ExperimentCreate, svc: Service = Depends(service)) -> dict[str, Any]:
     """Create an experiment from your texts, or from variants the model drafts (queued)."""
     brief = body.product.to_brief()
-    svc.engine.engine.channels.get(body.channel)
+    svc.channels.get(body.channel)
 
     def create() -> dict[str, Any]:
         exp = _experiment_class().create(

@@ -41,7 +41,12 @@ class Service:
     ) -> None:
         from copyloop.chat.session import SessionStore
 
+        from copyloop.tools.channels import ChannelRegistry
+
         self.settings = settings
+        # the service's own registry: handlers validate channels with it on the event loop, never
+        # through the Engine, whose lazy properties share one lock with a model that may be loading
+        self.channels = ChannelRegistry(settings.channels or None)
         self.keys = KeyRing(settings.api_key_list())
         self.logins = LoginStore(settings.service.login_hours)
         self.worker = ModelWorker(settings.service.max_pending)

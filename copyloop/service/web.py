@@ -116,7 +116,7 @@ async def workbench(request: Request, svc: Service = Depends(service)) -> Respon
     sessions = await run_in_threadpool(svc.ledger.sessions, 12)
     ctx = {
         "version": __version__,
-        "channels": svc.engine.engine.channels.specs(),
+        "channels": svc.channels.specs(),
         "product": {},
         "selected": ["product_description"],
         "catalogs": catalogs,
@@ -382,7 +382,7 @@ async def ui_upload_catalog(file: UploadFile, svc: Service = Depends(service)) -
         products = await run_in_threadpool(svc.catalogs.search, info.id, "", 30)
     except CopyloopError as exc:
         return error_fragment(exc)
-    return fragment("_catalog.html", catalog=info, products=products, channels=svc.engine.engine.channels.specs())
+    return fragment("_catalog.html", catalog=info, products=products, channels=svc.channels.specs())
 
 
 @router.get("/ui/catalogs/{catalog_id}", response_class=HTMLResponse)
@@ -392,7 +392,7 @@ async def ui_catalog(catalog_id: str = CatalogId, svc: Service = Depends(service
         products = await run_in_threadpool(svc.catalogs.search, catalog_id, "", 30)
     except CopyloopError as exc:
         return error_fragment(exc)
-    return fragment("_catalog.html", catalog=info, products=products, channels=svc.engine.engine.channels.specs())
+    return fragment("_catalog.html", catalog=info, products=products, channels=svc.channels.specs())
 
 
 @router.get("/ui/catalogs/{catalog_id}/products", response_class=HTMLResponse)
@@ -411,7 +411,7 @@ async def ui_product_form(catalog_id: str = CatalogId, product_id: str = PathPar
         product = await run_in_threadpool(svc.catalogs.product, catalog_id, product_id)
     except CopyloopError as exc:
         return error_fragment(exc)
-    return fragment("_product_form.html", product=product.model_dump(), channels=svc.engine.engine.channels.specs(),
+    return fragment("_product_form.html", product=product.model_dump(), channels=svc.channels.specs(),
                     selected=["product_description"])
 
 

@@ -409,3 +409,32 @@ def test_an_engine_with_only_refine_still_serves_refine(tmp_path: Path) -> None:
         assert r.status_code == 200 and r.json()["text"].startswith("Bamboo Cutting Board")
         events = sse_events(c.post("/v1/refine/stream", headers=AUTH, json={"product": PRODUCT}).text)
         assert [k for k, _ in events] == ["queued", "result"]
+
+
+def test_requests_never_wait_on_the_engine_while_it_loads(tmp_path: Path) -> None:
+    """The Engine loads its models under its own lock; handlers must not take it on the event loop."""
+    settings = Settings(home=tmp_path)
+    engine = service_engine(settings)
+    with make_client(tmp_path, engine=engine) as c:
+        loading = threading.Event()
+
+        def slow_load() -> None:  # what a first model load looks like from the outside
+            with engine._lock:
+                loading.set()
+                time.sleep(3)
+
+        threading.Thread(target=slow_load).start()
+        assert loading.wait(5)
+        answers: list = []
+        requests = [threading.Thread(target=lambda: answers.append(c.post(path, headers=AUTH, json=body)))
+                    for path, body in (("/v1/refine", {"product": PRODUCT}), ("/v1/refine/stream", {"product": PRODUCT}))]
+        for t in requests:
+            t.start()
+        time.sleep(0.3)
+        started = time.perf_counter()
+        assert c.get("/healthz").status_code == 200
+        assert c.get("/v1/channels", headers=AUTH).status_code == 200
+        assert time.perf_counter() - started < 1.5, "the event loop waited for the loading engine"
+        for t in requests:
+            t.join(60)
+        assert [a.status_code for a in answers] == [200, 200]
