@@ -7,7 +7,7 @@ embedder and ChromaDB store in a fresh data folder) and measures
 * ready: process start until ``/healthz`` reports the models loaded (``--preload``);
 * refine: ``POST /v1/refine`` for N products, sequentially, against ``Engine.refine`` of the same
   inputs and seeds in this process (same copy expected: the HTTP layer and the queue must not change it);
-* healthz: its latency while a refinement runs (p50 / max over ~50 calls);
+* healthz: its latency while a refinement runs (p50 / max over ~50 calls), and on the idle server;
 * burst: K requests sent at once; each waits for the one before it (one llama context), so the
   last finishes after about K times a single refine — and none runs alongside another;
 * peak RSS of the server process.
@@ -105,6 +105,12 @@ def main() -> None:
               + f"   load average {os.getloadavg()[0]:.2f}")
         del engine
 
+        probe = httpx.Client(base_url=base, timeout=10)  # one connection: time the server, not TLS/context set-up
+        idle: list[float] = []
+        for _ in range(30):
+            t = time.perf_counter()
+            probe.get("/healthz")
+            idle.append(time.perf_counter() - t)
         latencies: list[float] = []
         done = threading.Event()
 
@@ -116,14 +122,15 @@ def main() -> None:
         time.sleep(0.5)
         while not done.is_set() and len(latencies) < 50:
             t = time.perf_counter()
-            busy = httpx.get(base + "/healthz", timeout=10).json()["busy"]
+            busy = probe.get("/healthz").json()["busy"]
             if busy:
                 latencies.append(time.perf_counter() - t)
             time.sleep(0.1)
         done.wait(900)
         if latencies:
             print(f"/healthz while the model works: p50 {1000 * statistics.median(latencies):.1f} ms, max {1000 * max(latencies):.1f} ms "
-                  f"over {len(latencies)} calls")
+                  f"over {len(latencies)} calls (idle server: p50 {1000 * statistics.median(idle):.1f} ms)"
+                  f"   load average {os.getloadavg()[0]:.2f}")
 
         ends: list[float] = []
         t0 = time.perf_counter()
