@@ -32,6 +32,7 @@ class NoLaunch:
         raise AssertionError("not launched in this test")
 
 
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")  # schemathesis's own strategies use `random` (a Hypothesis notice)
 def test_no_request_gets_a_server_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient
     from schemathesis import GenerationMode
