@@ -3,8 +3,9 @@
 Only mounted when ``copyloop.experiments`` is installed (``app.py`` checks with ``find_spec``).
 A storefront asks which variant a visitor sees (``assign``: sticky per unit, bandit allocation)
 and reports what happened (``events``: impressions, clicks, conversions; idempotent by
-``event_id``, so a retried POST never counts twice). Creating an experiment without texts drafts
-the variants with the model (queued like every model call); with texts it needs no model.
+``event_id``, so a retried POST never counts twice). Creating an experiment (which drafts the
+variants with the model when no texts are given) and closing it (which indexes the winners) run
+on the model thread like every model call; assignment and events are plain store work.
 """
 
 from __future__ import annotations
@@ -99,8 +100,9 @@ async def create_experiment(body: ExperimentCreate, svc: Service = Depends(servi
         )
         return _summary(exp)
 
-    reservation = svc.worker.reserve() if not body.texts else None
-    return await svc.op(create, reservation=reservation)
+    # on the model thread even with texts: creating may score them (the embedding model is not
+    # shared across threads); drafting variants calls engine.refine, which runs inline there
+    return await svc.model_call(create)
 
 
 @router.get("/{experiment_id}", responses=NOT_FOUND)
@@ -137,7 +139,8 @@ async def record_events(
 @router.post("/{experiment_id}/close", responses=NOT_FOUND)
 async def close_experiment(experiment_id: str = ExperimentId, svc: Service = Depends(service)) -> Any:
     """Stop the experiment: its results go to the A/B log and the winners into the retrieval index."""
-    return await run_in_threadpool(lambda: _dump(_open(svc, experiment_id).close()))
+    experiment = await run_in_threadpool(_open, svc, experiment_id)  # 404 before queueing
+    return await svc.model_call(lambda: _dump(experiment.close()))  # indexing embeds: the model thread
 
 
 __all__ = ["router"]
