@@ -191,14 +191,28 @@ def _start_session_op(svc: Service, sid: str, kind: str, fn: Any, payload: Any =
                     what=MODEL_OPS[kind])
 
 
+async def panel_error(svc: Service, sid: str, exc: CopyloopError) -> Response:
+    """An action on a panel failed before it started (bad input, model busy): the same panel
+    with the note, so the marketer's draft stays on screen (status kept; htmx swaps 4xx/503)."""
+    if isinstance(exc, NotFound):
+        return error_fragment(exc)
+    status, body, headers = error_body(exc)
+    note = {"message": body["detail"], "reasons": body.get("reasons", []), "error": True}
+    try:
+        html = await run_in_threadpool(session_panel, svc, sid, note)
+    except CopyloopError:
+        return error_fragment(exc)
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
 @router.post("/ui/sessions/{session_id}/say", response_class=HTMLResponse)
 async def ui_say(session_id: str = SessionId, text: str = Form("", max_length=500), svc: Service = Depends(service)) -> Response:
-    if not text.strip():
-        return error_fragment(InputError("Say what to change, e.g. 'shorter' or 'more playful'.", field="text"))
     try:
+        if not text.strip():
+            raise InputError("Say what to change, e.g. 'shorter' or 'more playful'.", field="text")
         return await run_in_threadpool(_start_session_op, svc, session_id, "say", lambda s: s.say(text))
     except CopyloopError as exc:
-        return error_fragment(exc)
+        return await panel_error(svc, session_id, exc)
 
 
 @router.post("/ui/sessions/{session_id}/variants", response_class=HTMLResponse)
@@ -207,7 +221,7 @@ async def ui_variants(session_id: str = SessionId, n: int = Form(3, ge=1, le=5),
         return await run_in_threadpool(_start_session_op, svc, session_id, "variants", lambda s: s.variants(n),
                                        lambda vs: {"variants": [v.index for v in vs]})
     except CopyloopError as exc:
-        return error_fragment(exc)
+        return await panel_error(svc, session_id, exc)
 
 
 @router.post("/ui/sessions/{session_id}/regenerate", response_class=HTMLResponse)
@@ -215,7 +229,7 @@ async def ui_regenerate(session_id: str = SessionId, svc: Service = Depends(serv
     try:
         return await run_in_threadpool(_start_session_op, svc, session_id, "regenerate", lambda s: s.regenerate())
     except CopyloopError as exc:
-        return error_fragment(exc)
+        return await panel_error(svc, session_id, exc)
 
 
 @router.get("/ui/runs/{run_id}/events", response_class=EventSourceResponse)
@@ -349,12 +363,14 @@ async def ui_check(session_id: str = SessionId, text: str = Form("", max_length=
 @router.post("/ui/sessions/{session_id}/edit", response_class=HTMLResponse)
 async def ui_edit_accept(session_id: str = SessionId, text: str = Form("", max_length=5000), svc: Service = Depends(service)) -> Response:
     try:
+        if not text.strip():
+            raise InputError("Write the text to accept.", field="text")
         verdict = await edit_session(svc, session_id, text.strip(), accept=True)
     except RuleRefusal as exc:
         note = {"message": "Not accepted: " + "; ".join(exc.reasons), "reasons": [], "error": True}
         return HTMLResponse(await run_in_threadpool(session_panel, svc, session_id, note))
     except CopyloopError as exc:
-        return error_fragment(exc)
+        return await panel_error(svc, session_id, exc)
     note = {"message": "Your edited text is accepted.", "reasons": [], "error": False}
     return HTMLResponse(await run_in_threadpool(session_panel, svc, session_id, note, verdict))
 

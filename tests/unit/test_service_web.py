@@ -62,7 +62,8 @@ def test_say_variants_pick_check_edit_and_undo_from_the_panel(tmp_path: Path) ->
 
         undone = c.post(f"/ui/sessions/{sid}/undo", headers=HX)
         assert undone.status_code == 200 and "Current draft" in undone.text
-        assert c.post(f"/ui/sessions/{sid}/say", data={"text": " "}, headers=HX).status_code == 422
+        blank = c.post(f"/ui/sessions/{sid}/say", data={"text": " "}, headers=HX)
+        assert blank.status_code == 422 and "Current draft" in blank.text and "Say what to change" in blank.text
         assert c.post("/ui/sessions/" + "0" * 32 + "/accept", headers=HX).status_code == 404
 
 
@@ -132,3 +133,25 @@ def test_catalog_picker_and_batch_rows(tmp_path: Path) -> None:
         assert c.post(f"/v1/batches/{bid}/resume").json()["status"] in ("queued", "running", "done")
         page = c.get("/").text
         assert "shop.csv" in page and f'id="batch-{bid}"' in page
+
+
+def test_a_busy_model_keeps_the_panel_and_says_so(tmp_path: Path) -> None:
+    from service_fakes import GatedLLM, service_engine
+
+    from copyloop.settings import Settings
+
+    llm = GatedLLM()
+    llm.gate.set()
+    with make_client(tmp_path, keys=None, engine=service_engine(Settings(home=tmp_path), llm=llm), max_pending=1) as c:
+        _, sid = _run(c, c.post("/ui/runs", data=FORM, headers=HX).text)
+        llm.gate.clear()
+        llm.started.clear()
+        first = c.post(f"/ui/sessions/{sid}/say", data={"text": "shorter"}, headers=HX)
+        assert first.status_code == 200
+        assert llm.started.wait(30)  # the revision holds the only slot, waiting for the model
+        busy = c.post(f"/ui/sessions/{sid}/variants", data={"n": "2"}, headers=HX)
+        assert busy.status_code == 503 and int(busy.headers["retry-after"]) >= 1
+        assert "model is busy" in busy.text and "Current draft" in busy.text  # the panel stays, with the note
+        llm.gate.set()
+        events, _ = _run(c, first.text)
+        assert "say “shorter”" in events[-1][1]
