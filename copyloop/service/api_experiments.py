@@ -10,12 +10,11 @@ on the model thread like every model call; assignment and events are plain store
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from typing_extensions import Annotated
 
 from copyloop.errors import CopyloopError
 from copyloop.service.api import ERRORS, MODEL_ERRORS, bearer, service
