@@ -128,6 +128,25 @@ class ExperimentSettings(BaseModel):
     )
 
 
+class ServiceSettings(BaseModel):
+    """The HTTP API and web workbench (``copyloop serve``). API keys live in ``Settings.api_keys``."""
+
+    rate_limit: str = Field(
+        "300/minute",
+        description="requests allowed per API key (per client address when no key is configured), e.g. '300/minute', '10/second'",
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="largest JSON or form request body; larger ones get 413")
+    max_upload_bytes: int = Field(
+        50 * 1_048_576, ge=1024, description="largest catalog upload (POST /v1/batches, /v1/catalogs); larger ones get 413"
+    )
+    max_pending: int = Field(
+        8, ge=1, le=256, description="model operations queued or running at once; more get 503 with Retry-After"
+    )
+    batch_workers: int = Field(1, ge=1, le=8, description="worker processes of each batch job (each loads its own model)")
+    data_path: Path | None = Field(None, description="uploads, batch jobs and the service ledger; default: <home>/service")
+    login_hours: float = Field(12.0, gt=0, le=24 * 30, description="how long a workbench login (cookie) lasts")
+
+
 class Settings(BaseSettings):
     """Everything configurable, with offline defaults."""
 
@@ -145,6 +164,14 @@ class Settings(BaseSettings):
     refine: RefineSettings = Field(default_factory=RefineSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    api_keys: SecretStr | None = Field(
+        None,
+        description=(
+            "comma-separated API keys of the HTTP API and workbench (COPYLOOP_API_KEYS); without one, "
+            "`copyloop serve` listens on loopback only"
+        ),
+    )
     channels: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="extra or overriding channel specs, by name (see copyloop.tools.channels)"
     )
@@ -182,6 +209,14 @@ class Settings(BaseSettings):
 
     def ab_log_path(self) -> Path:
         return self.experiments.ab_log_path or self.home / "ab_log.csv"
+    def service_path(self) -> Path:
+        return self.service.data_path or self.home / "service"
+
+    def api_key_list(self) -> list[str]:
+        """The configured API keys (empty: none configured). Never log these."""
+        if self.api_keys is None:
+            return []
+        return [k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()]
 
 
 class _SlackEnvSource(PydanticBaseSettingsSource):
@@ -208,6 +243,7 @@ __all__ = [
     "LLMSettings",
     "RefineSettings",
     "ScorerSettings",
+    "ServiceSettings",
     "Settings",
     "SlackSettings",
     "StoreSettings",

@@ -273,6 +273,7 @@ def _candidate_trace(j: Judged) -> CandidateTrace:
         hard_pass=j.hard_pass,
         angle=j.draft.angle if j.draft.source != "repair" else f"{j.draft.angle} (repaired)".strip(),
         failed=[c.critic for c in j.critiques if not c.passed],
+        critic_scores={c.critic: c.score for c in j.critiques},
     )
 
 

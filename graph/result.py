@@ -24,6 +24,9 @@ class CandidateTrace(BaseModel):
     hard_pass: bool
     angle: str = ""
     failed: list[str] = Field(default_factory=list, description="names of failed critics")
+    critic_scores: dict[str, float] = Field(
+        default_factory=dict, description="every critic's score by name (re-ranking by R_λ needs diversity, sentiment, cta)"
+    )
 
 
 class IterationTrace(BaseModel):

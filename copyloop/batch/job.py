@@ -196,6 +196,8 @@ def plan_catalog(source: Path, columns: Any = None, limit: int | None = None) ->
 _FINGERPRINT_EXCLUDE: dict[str, Any] = {
     "home": True,
     "slack": True,
+    "service": True,
+    "api_keys": True,
     "llm": {"n_threads", "n_batch"},
     "store": {"checkpoint_path", "postgres_dsn"},
 }

@@ -179,14 +179,16 @@ class JobStore:
         """``{(product_id, channel): result}`` of one phase of a job."""
         return {(r.product_id, r.channel): r for r in self.results(job_id, phase)}
 
-    def count(self, job_id: str, status: Status | None = None) -> int:
-        if status is None:
-            row = self._db.execute("SELECT COUNT(*) FROM results WHERE job_id = ?", (job_id,)).fetchone()
-        else:
-            row = self._db.execute(
-                "SELECT COUNT(*) FROM results WHERE job_id = ? AND status = ?", (job_id, status)
-            ).fetchone()
-        return int(row[0])
+    def count(self, job_id: str, status: Status | None = None, phase: Phase | None = None) -> int:
+        """Results of a job, optionally of one status and one phase (a progress bar reads this)."""
+        sql, args = "SELECT COUNT(*) FROM results WHERE job_id = ?", [job_id]
+        if status is not None:
+            sql += " AND status = ?"
+            args.append(status)
+        if phase is not None:
+            sql += " AND phase = ?"
+            args.append(phase)
+        return int(self._db.execute(sql, args).fetchone()[0])
 
 
 __all__ = ["JobStore", "Phase", "Status", "StoredResult"]
