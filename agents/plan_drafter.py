@@ -101,7 +101,7 @@ class PlanDrafter:
         seen: set[str] = set()
         attempts = 0
         variant = iteration * n
-        base = self._previous_facts(previous, facts, spec, shape)
+        base = self._previous_facts(previous, facts, spec, shape, product.title)
         while len(drafts) < n and attempts < 3 * n + 2:
             use_model = self._use_model(attempts)
             text, used = self._compose(
@@ -132,7 +132,8 @@ class PlanDrafter:
         return drafts
 
     @staticmethod
-    def _previous_facts(previous: str | None, facts: list[PlanFact], spec: ChannelSpec, shape: str) -> list[PlanFact] | None:
+    def _previous_facts(previous: str | None, facts: list[PlanFact], spec: ChannelSpec, shape: str,
+                        title: str = "") -> list[PlanFact] | None:
         """The facts the draft being revised carries, in its order (None without one)."""
         if not previous or not previous.strip() or shape == "headline":
             return None
@@ -141,7 +142,7 @@ class PlanDrafter:
         from copyloop.tools.text import sentences
         from copyloop.tools.vocab import stem, tokens
 
-        used = facts_used(previous, facts)
+        used = facts_used(previous, facts, title)
         parts = [{stem(w) for w in tokens(p)} for p in sentences(previous)]
 
         def where(f: PlanFact) -> int:

@@ -249,6 +249,17 @@ class ConversionScorer:
         return "none of the usual losing words" if t_eff > 0 else "none of the usual winning words"
 
 
+def accepts_product(scorer: object) -> bool:
+    """True when ``scorer.score`` takes ``product=``/``spec=`` (product fit); a user's own scorer or
+    a test double may not, and then gets click appeal only."""
+    import inspect
+
+    try:
+        return "product" in inspect.signature(scorer.score).parameters  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
 FIT_WEIGHT = 4.0
 """Logit units per unit of product fit: fully off-topic copy (fit 0) loses about 3 logits against
 specific copy (fit >= the reference), enough that no wording can buy it back on the pair set of
@@ -331,4 +342,4 @@ def _make_vectorizer(artifact: ScorerArtifact):  # type: ignore[no-untyped-def]
     return vec
 
 
-__all__ = ["ConversionScorer", "FIT_REFERENCE", "FIT_WEIGHT", "ScoredText", "combine_fit"]
+__all__ = ["ConversionScorer", "accepts_product", "FIT_REFERENCE", "FIT_WEIGHT", "ScoredText", "combine_fit"]

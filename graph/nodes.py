@@ -258,12 +258,9 @@ def finish(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
 
 def _accepts_product(scorer: Any) -> bool:
-    import inspect
+    from copyloop.agents.scorer import accepts_product
 
-    try:
-        return "product" in inspect.signature(scorer.score).parameters
-    except (TypeError, ValueError):
-        return False
+    return accepts_product(scorer)
 
 
 def _candidate_trace(j: Judged) -> CandidateTrace:

@@ -128,15 +128,21 @@ def is_prose(spec: ChannelSpec) -> bool:
     return bool(spec.max_words) and (spec.max_chars is None or spec.max_chars > 400)
 
 
-def fact_used(text_stems: set[str], fact: PlanFact) -> bool:
+def fact_used(text_stems: set[str], fact: PlanFact, name_stems: frozenset[str] = frozenset()) -> bool:
+    """The fact's own content words (its words that are not the product's name, which every copy
+    repeats) are at least FACT_COVERAGE present in the text."""
     kw = fact.keywords()
+    own = kw - name_stems
+    if own:
+        kw = own
     return bool(kw) and len(kw & text_stems) / len(kw) >= FACT_COVERAGE
 
 
-def facts_used(text: str, facts: Sequence[PlanFact]) -> list[PlanFact]:
+def facts_used(text: str, facts: Sequence[PlanFact], title: str = "") -> list[PlanFact]:
     """The product's statements that ``text`` carries."""
     stems = {stem(w) for w in tokens(text)}
-    return [f for f in facts if f.kind != "filler" and fact_used(stems, f)]
+    names = frozenset(stem(w) for w in tokens(title))
+    return [f for f in facts if f.kind != "filler" and fact_used(stems, f, names)]
 
 
 def leftover_prompt_text(text: str) -> list[str]:
@@ -184,7 +190,7 @@ def assess(
         voice=voice_problems(text, product),
         facts_available=len([f for f in facts if f.kind != "filler"]),
     )
-    used = facts_used(text, facts)
+    used = facts_used(text, facts, product.title)
     report.facts_used = [f.key for f in used]
     report.names = names_product(text, product.title, product.brand or "")
     if is_headline_like(spec):
@@ -199,7 +205,8 @@ def assess(
         report.bullets = len(items)
         stems_per = [{stem(w) for w in tokens(i)} for i in items]
         report.unlabeled_bullets = sum(1 for i in items if not _BULLET_LABEL_RE.match(i))
-        report.factless_bullets = sum(1 for st in stems_per if not any(fact_used(st, f) for f in facts))
+        names = frozenset(stem(w) for w in tokens(product.title))
+        report.factless_bullets = sum(1 for st in stems_per if not any(fact_used(st, f, names) for f in facts))
     elif is_prose(spec):
         report.needs_name = True
         report.needs_facts = min(MIN_DESCRIPTION_FACTS, max(1, report.facts_available))

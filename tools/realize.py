@@ -54,6 +54,8 @@ _ROLE_NOUNS = {"starter", "resource", "kit", "set", "toy", "game", "companion", 
                "choice", "option", "solution", "accessory", "addition", "product", "favorite", "classic", "must",
                "essential", "staple", "alternative", "replacement", "upgrade", "bundle", "collection", "pack", "unit",
                "item", "piece", "device", "machine", "model", "version", "edition"}
+_OBJECT_STARTERS = {"the", "a", "an", "your", "its", "their", "this", "these", "every", "each", "any", "all", "up", "down",
+                    "out", "off", "away", "it", "them", "you"}
 _BASE_VERBS = {"keep", "make", "help", "let", "hold", "stay", "fit", "work", "come", "give", "add", "create", "provide",
                "offer", "allow", "protect", "prevent", "feature", "include", "learn", "play", "grow", "love", "enjoy",
                "get", "go", "take", "snap", "lock", "fold", "roll", "stack", "connect", "attach", "light", "glow", "move",
@@ -176,7 +178,15 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False) -
     w0 = re.sub(r"[^a-z'-]", "", words[0].lower())
     w1 = re.sub(r"[^a-z'-]", "", words[1].lower()) if len(words) > 1 else ""
     lowered = [re.sub(r"[^a-z'-]", "", w.lower()) for w in words]
-    has_verb_after_subject = any(w in _AUX or w in _VERBS_S for w in lowered[1:14])
+    has_verb_after_subject = any(w in _AUX or w in _VERBS_S for w in lowered[1:14]) or any(
+        w.endswith("s") and len(w) > 3 and not w.endswith(("ss", "us", "is")) and nxt in _OBJECT_STARTERS
+        for w, nxt in zip(lowered[1:14], lowered[2:15])
+    )  # "... around the edge catches the juice": a third-person verb before its object
+    head, comma, tail = text.partition(", ")
+    if comma and tail.split(" ", 1)[0].lower() in {"so", "which", "making", "and"} and len(head.split()) <= 6 \
+            and not any(w in _AUX or w in _VERBS_S for w in head.lower().split()):
+        first_part = fact_sentence(PlanFact(text=head, label=fact.label, kind=fact.kind), subject, first=first)
+        return _end(f"{first_part.rstrip('.!?')}, {tail.rstrip('. ')}")  # "Dishwasher safe, so ..." -> "It is dishwasher safe, so ..."
     m_for = re.match(r"^for (.+?),\s+(a|an|the)\s+(.+)$", text, re.IGNORECASE)
     if m_for:  # "For the animal lover, a complete kit" -> "It is a complete kit for the animal lover."
         return _end(f"{subj} is {m_for.group(2).lower()} {m_for.group(3)} for {m_for.group(1)}")
@@ -210,7 +220,8 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False) -
         return _end(f"{subj} is {_lower_first(text)}")
     if len(words) >= 3 and ((w1.endswith("s") and lowered[2] in _BASE_VERBS) or (w0.endswith("s") and w1 in _BASE_VERBS and w0 not in _VERBS_S)):
         return _end(_cap(text))  # "Taped seams keep water out", "Kids learn ..."
-    if len(words) >= 3 and w1.endswith("s") and not w1.endswith("ss") and not w0.endswith("s") and w0 not in _IMPERATIVES:
+    if len(words) >= 3 and w1.endswith("s") and not w1.endswith("ss") and not w0.endswith("s") and w0 not in _IMPERATIVES \
+            and not words[0][:1].isdigit() and w0 not in {"one", "two", "three", "four", "five", "six", "ten", "twelve", "many", "several"}:
         w2 = lowered[2]
         if w2 in _PREPOSITIONS or w2.endswith("ly") or w2 in {"flat", "clean", "up", "down", "out", "away", "together", "apart", "open", "closed", "tight", "well"}:
             return _end(_cap(text))  # "Tunnel collapses flat for easy storage"

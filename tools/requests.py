@@ -164,7 +164,7 @@ def parse_requests(
     return ParsedRequests(req, unmet, list(dict.fromkeys(understood)))
 
 
-def check_applied(req: Requests, facts: Sequence[PlanFact], before: str, after: str) -> tuple[list[str], list[str]]:
+def check_applied(req: Requests, facts: Sequence[PlanFact], before: str, after: str, title: str = "") -> tuple[list[str], list[str]]:
     """(done, not done): each part of ``req`` checked on the new text ``after``."""
     done: list[str] = []
     missing: list[str] = []
@@ -174,7 +174,7 @@ def check_applied(req: Requests, facts: Sequence[PlanFact], before: str, after: 
         fact = by_key.get(key)
         if fact is None:
             continue
-        kw = fact.keywords()
+        kw = fact.keywords() - {stem(w) for w in tokens(title)} or fact.keywords()
         covered = len(kw & after_stems) / max(1, len(kw))
         (done if covered >= 0.5 else missing).append(f"mention: {fact.text[:80]}")
     for term in req.exclude_terms:

@@ -222,16 +222,21 @@ def _do_say(state: SessionState, ctx: SessionContext, command: dict[str, Any]) -
         if not hard_failures(retry) and _length_ok(direction, current["text"], retry.text):
             result = retry
     failures = hard_failures(result)
-    done, missing = check_applied(parsed.requests, facts, current["text"], result.text)
-    already, _ = check_applied(parsed.requests, facts, current["text"], current["text"])
+    done, missing = check_applied(parsed.requests, facts, current["text"], result.text, product.title)
+    already, _ = check_applied(parsed.requests, facts, current["text"], current["text"], product.title)
     if result.text == current["text"] and already and not missing and not parsed.requests.tone:
         return {"history": [user, _turn("assistant", "kept", current["text"], reasons=[f"already done: {a}" for a in already],
                                         version=current["index"])]}
     if parsed.requests.tone and result.text != current["text"]:
         done.append(f"tone: {parsed.requests.tone}")
     if failures or not _length_ok(direction, current["text"], result.text) or result.text == current["text"] or (missing and not done):
+        spec = ctx.channel_spec(channel)
+        from copyloop.tools.text import word_count
+
+        floor = (f": {channel} needs at least {spec.min_words} words and the draft has {word_count(current['text'])}"
+                 if direction < 0 and spec.min_words and word_count(current["text"]) < spec.min_words + 10 else "")
         why = failures or (
-            [f"the revision was not {'shorter' if direction < 0 else 'longer'} than the current draft"]
+            [f"the revision was not {'shorter' if direction < 0 else 'longer'} than the current draft{floor}"]
             if not _length_ok(direction, current["text"], result.text)
             else [f"could not do: {m}" for m in missing] or ["no revision that honours the request changed the copy"]
         )

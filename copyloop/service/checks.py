@@ -21,9 +21,18 @@ def check_text(engine: Any, product: ProductBrief, channel: str, text: str, thre
     spec = engine.channels.get(channel)
     settings = engine.settings
     threshold = settings.refine.threshold if threshold is None else threshold
-    ctx = CriticContext.from_settings(product, spec, settings.refine, embedder=engine.cached_embedder)
+    # A person's own text: their wording is allowed (human=[text]), so only claims the product's
+    # data does not support (numbers, materials, warranties, soft claims, ...) and the channel's
+    # rules can fail it, not a word the seller's data happens not to use.
+    ctx = CriticContext.from_settings(product, spec, settings.refine, embedder=engine.cached_embedder, human=[text])
     critiques = run_critics(Draft(text=text, source="human"), ctx, engine.critics)
-    scored = engine.scorer.score([text], channel=channel)[0]
+    from copyloop.agents.scorer import accepts_product
+
+    scorer = engine.scorer
+    if accepts_product(scorer):
+        scored = scorer.score([text], channel=channel, product=product, spec=spec)[0]
+    else:
+        scored = scorer.score([text], channel=channel)[0]
     score = min(1.0, max(0.0, float(scored.score)))
     hard_failures = [f"{c.critic}: {c.message}" for c in critiques if c.hard and not c.passed]
     return TextVerdict(

@@ -371,7 +371,7 @@ def test_workbench_page_uses_only_packaged_assets(tmp_path: Path) -> None:
 
 def test_workbench_writes_streams_accepts_and_reranks(tmp_path: Path) -> None:
     with make_client(tmp_path, keys=None) as c:
-        form = {"title": "Bamboo <b>Cutting</b> Board", "facts": "made of bamboo\ndishwasher safe\njuice groove around the edge\ncomes in three sizes",
+        form = {"title": "Bamboo <b>Cutting</b> Board", "facts": "\n".join(PRODUCT["facts"]),
                 "channels": ["product_description"], "seed": "0"}
         r = c.post("/ui/runs", data=form, headers={"HX-Request": "true"})
         assert r.status_code == 200 and 'sse-connect="/ui/runs/' in r.text
