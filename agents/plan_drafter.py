@@ -31,6 +31,7 @@ from copyloop.tools.channels import ChannelSpec
 from copyloop.tools.plan import PlanFact, Requests, plan_facts, product_facts, product_name, product_type, revise_plan
 from copyloop.tools.postprocess import clean
 from copyloop.tools.realize import (
+    aggregate,
     bullet,
     cta_for,
     fact_sentence,
@@ -318,6 +319,7 @@ class PlanDrafter:
 
 
 def _paragraphs(head: str, body: list[str], tail: str, spec: ChannelSpec) -> str:
+    body = aggregate(body)
     if not spec.multiline or len(body) < 3:
         return " ".join(p for p in (head, *body, tail) if p)
     cut = max(1, len(body) // 2)

@@ -179,15 +179,17 @@ class ConversionScorer:
         Empty or blank texts score 0.0 (they cannot win anything). ``embeddings`` (one row per
         text, same order) skips re-embedding texts the caller has already embedded.
 
-        With ``product`` (and on a product channel), click appeal is combined with product fit
-        (``combine_fit``): copy that does not name its product, uses none of its facts, borrows
-        other products' words or pads with filler scores lower than specific copy of the same
-        product, however much it reads like a winning news headline.
+        On a product channel, click appeal is combined with product fit (``combine_fit``): copy
+        that does not name its product, uses none of its facts, borrows other products' words or
+        pads with filler scores lower than specific copy of the same product, however much it
+        reads like a winning news headline. Without ``product`` only the product-free part of the
+        fit counts (filler, superlatives and other soft claims, leftover prompt text).
         """
         raw = self._appeal(texts, channel, embeddings)
+        spec = _spec_for(channel, spec)
         if product is None and spec is None:
-            return raw
-        return [combine_fit(r, t, product, _spec_for(channel, spec)) for r, t in zip(raw, _check(texts))]
+            return raw  # not a product channel (news headlines, a custom A/B log): click appeal only
+        return [combine_fit(r, t, product, spec) for r, t in zip(raw, _check(texts))]
 
     def _appeal(self, texts: Sequence[str], channel: str | None, embeddings: np.ndarray | None) -> list[ScoredText]:
         texts = _check(texts)
@@ -292,8 +294,12 @@ def combine_fit(scored: ScoredText, text: str, product: "ProductBrief | None", s
     if not text.strip() or scored.score <= 0.0:
         return scored
     fit, problems = _fit(text, product, spec)
+    if product is None and not problems:
+        return scored  # nothing product-free to object to, and no product to judge fit against
     appeal = min(max(scored.score, 1e-4), 1 - 1e-4)
-    logit = math.log(appeal / (1 - appeal)) + FIT_WEIGHT * (fit - FIT_REFERENCE)
+    # without the product's data only problems can be seen, so fit can only lower the score
+    delta = fit - FIT_REFERENCE if product is not None else min(0.0, fit - FIT_REFERENCE)
+    logit = math.log(appeal / (1 - appeal)) + FIT_WEIGHT * delta
     final = 1.0 / (1.0 + math.exp(-logit))
     feats = dict(scored.features)
     feats.update(appeal=round(scored.score, 4), fit=round(fit, 4))

@@ -462,6 +462,51 @@ def cta_for(spec: ChannelSpec, variant: int = 0, tone: str = "") -> str:
     return cta if cta[-1:] in ".!?:" else cta + "."
 
 
+_AGG_RE = re.compile(r"^(It|The \w+|This \w+|Your \w+) (has|is) (.+?)\.$")
+
+
+def aggregate(sentences: Sequence[str], max_items: int = 3, max_words: int = 22) -> list[str]:
+    """Join runs of short sentences with the same subject pattern and verb ("It has a 5-inch display.
+    It has night vision." -> "It has a 5-inch display and night vision."): the aggregation step
+    of classic data-to-text generation; it keeps every fact and reads less like a list."""
+    # bring sentences with the same verb together (first occurrence keeps its place)
+    keyed: list[tuple[int, int, str]] = []
+    first_pos: dict[str, int] = {}
+    for i, s in enumerate(sentences):
+        m = _AGG_RE.match(s.strip())
+        verb = m.group(2) if m and word_count(m.group(3)) <= 8 and " and " not in m.group(3) else f"#{i}"
+        first_pos.setdefault(verb, i)
+        keyed.append((first_pos[verb], i, s))
+    sentences = [s for _, _, s in sorted(keyed)]
+    out: list[str] = []
+    run: list[tuple[str, str, str]] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        if len(run) == 1:
+            out.append(f"{run[0][0]} {run[0][1]} {run[0][2]}.")
+        else:
+            items = [r[2] for r in run]
+            joined = ", ".join(items[:-1]) + (", and " if any("," in i for i in items) else " and ") + items[-1]
+            out.append(f"{run[0][0]} {run[0][1]} {joined}.")
+        run.clear()
+
+    for s in sentences:
+        m = _AGG_RE.match(s.strip())
+        if m and word_count(m.group(3)) <= 8 and " and " not in m.group(3):
+            verb = m.group(2)
+            if run and (run[0][1] != verb or len(run) >= max_items
+                        or word_count(" ".join(r[2] for r in run) + " " + m.group(3)) > max_words):
+                flush()
+            run.append((m.group(1) if not run else run[0][0], verb, m.group(3)))
+            continue
+        flush()
+        out.append(s)
+    flush()
+    return out
+
+
 def fit_sentences(sentences: Sequence[str], spec: ChannelSpec, *, head: str = "", tail: str = "") -> str:
     """The longest prefix of ``sentences`` that, between ``head`` and ``tail``, keeps ``spec``'s
     maximum length in characters and words (sentences are kept whole)."""
@@ -478,6 +523,7 @@ def fit_sentences(sentences: Sequence[str], spec: ChannelSpec, *, head: str = ""
 
 __all__ = [
     "OPENERS",
+    "aggregate",
     "tone_family",
     "bullet",
     "cta_for",

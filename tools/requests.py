@@ -17,7 +17,7 @@ from copyloop.tools.plan import PlanFact, Requests
 from copyloop.tools.text import word_count
 from copyloop.tools.vocab import content_words, stem, tokens
 
-_CLAUSE_RE = re.compile(r"\s*(?:[.;!?\n]+|,\s*(?:and\s+)?(?=(?:please\s+)?(?:make|add|mention|include|remove|drop|say|use|keep|cut|delete|highlight))|\s+and\s+(?=(?:also\s+)?(?:make|add|mention|include|remove|drop|say|use|keep|cut|delete|highlight|lose|omit)\b))\s*", re.I)
+_CLAUSE_RE = re.compile(r"\s*(?:[.;!?\n]+|,\s*(?:and\s+)?(?=(?:please\s+)?(?:make|add|mention|include|remove|drop|say|use|keep|cut|delete|highlight|more|less|a bit|slightly|shorter|longer|but))|\s+and\s+(?=(?:also\s+)?(?:make|add|mention|include|remove|drop|say|use|keep|cut|delete|highlight|lose|omit)\b))\s*", re.I)
 _INCLUDE_RE = re.compile(
     r"^(?:please\s+|can you\s+|could you\s+|also\s+)*(?:mention|add|include|highlight|emphasi[sz]e|stress|feature|"
     r"call out|point out|note|talk about|bring up|use|say|state|tell (?:them|people|shoppers|buyers))\s+"

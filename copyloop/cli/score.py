@@ -26,6 +26,8 @@ Reads JSON lines {"text": "...", ...} from --input or stdin and writes each obje
 
 Pass --channel (or a "channel" field per line), e.g. product_description, amazon_bullet, google_ads_headline: the score then compares with typical copy of that channel (real Amazon seller copy for the bundled model); without one, texts are compared with news headlines and product copy scores low.
 
+Pass --product P.json to score copy for that product: click appeal is then combined with product fit (does the text name the product, its type or brand; use its facts; borrow no other product's words; avoid filler and unsupported claims), so "The Best Product Ever" scores below "Harbor Lights 1000-Piece Puzzle". Without --product only product-free problems count (filler, superlatives, leftover prompt text).
+
 Honesty note: the bundled model learned from Upworthy news-headline A/B tests (clicks on news headlines), not from product copy. On product descriptions and bullets it says how much the wording resembles winning headlines, a rough guide at best. Retrain it on your own shop's A/B logs with `copyloop train-scorer --ab-log FILE` to learn what converts for you, then pass the result with --model (or set COPYLOOP_SCORER__ARTIFACT_PATH).
 """
 
@@ -67,8 +69,12 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, str | None]]:
         yield n, line
 
 
-def run_score(stream: IO[bytes], out: IO[str], err: IO[str], scorer: Any, channel: str | None) -> int:
-    """Score a stream; returns the number of bad lines."""
+def run_score(
+    stream: IO[bytes], out: IO[str], err: IO[str], scorer: Any, channel: str | None,
+    product: Any = None, registry: Any = None,
+) -> int:
+    """Score a stream; returns the number of bad lines. With ``product`` (a ProductBrief), the
+    score combines click appeal with product fit (names it, uses its facts, nothing borrowed)."""
     bad = 0
     batch: list[dict[str, Any]] = []
 
@@ -79,7 +85,13 @@ def run_score(stream: IO[bytes], out: IO[str], err: IO[str], scorer: Any, channe
             groups.setdefault(ch, []).append(k)
         results: list[Any] = [None] * len(batch)
         for ch, members in groups.items():
-            for k, res in zip(members, scorer.score([batch[k]["text"] for k in members], channel=ch)):
+            texts = [batch[k]["text"] for k in members]
+            if product is not None:
+                spec = registry.get(ch) if (registry is not None and ch and ch in registry) else None
+                scored = scorer.score(texts, channel=ch, product=product, spec=spec)
+            else:
+                scored = scorer.score(texts, channel=ch)
+            for k, res in zip(members, scored):
                 results[k] = res
         for obj, res in zip(batch, results):
             obj["score"] = round(res.score, 4)
@@ -113,6 +125,10 @@ def register(app: typer.Typer) -> None:
         input: Optional[Path] = typer.Option(None, "--input", "-i", help="JSON-lines file (default: stdin)", dir_okay=False),
         model: Optional[Path] = typer.Option(None, "--model", "-m", help="scorer artifact from `copyloop train-scorer` (default: bundled)"),
         channel: Optional[str] = typer.Option(None, "--channel", "-c", help="channel whose typical competitors to compare with (a line's own \"channel\" wins)"),
+        product: Optional[Path] = typer.Option(
+            None, "--product", "-p", dir_okay=False,
+            help="product JSON file: the score then also says whether each text names this product and uses its facts (product fit)",
+        ),
     ) -> None:
         # stderr carries the bad-line JSON records other tools parse: keep library chatter off it
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -129,10 +145,25 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"input file not found: {input}", field="input")
             settings = Settings()
             scorer = ConversionScorer.load(model or settings.scorer.artifact_path)
+            brief = registry = None
+            if product is not None:
+                from copyloop.engine import coerce_product
+                from copyloop.tools.channels import ChannelRegistry
+
+                if not product.is_file():
+                    raise InputError(f"product file not found: {product}", field="product")
+                try:
+                    raw = json.loads(product.read_text(encoding="utf-8"))
+                except ValueError as exc:
+                    raise InputError(f"product file is not valid JSON: {exc}", field="product") from None
+                brief = coerce_product(raw)
+                registry = ChannelRegistry(settings.channels or None)
+                if channel:
+                    registry.get(channel)  # unknown channel: the error lists the known ones
             if input is None:
-                bad = run_score(sys.stdin.buffer, sys.stdout, sys.stderr, scorer, channel)
+                bad = run_score(sys.stdin.buffer, sys.stdout, sys.stderr, scorer, channel, brief, registry)
             else:
                 with input.open("rb") as fh:
-                    bad = run_score(fh, sys.stdout, sys.stderr, scorer, channel)
+                    bad = run_score(fh, sys.stdout, sys.stderr, scorer, channel, brief, registry)
         if bad:
             raise typer.Exit(code=2)

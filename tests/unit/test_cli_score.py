@@ -113,3 +113,23 @@ def test_train_scorer_on_a_users_log_then_score_with_it(runner: CliRunner, tmp_p
     assert scored.exit_code == 0, scored.stderr
     first, second = (json.loads(x)["score"] for x in scored.stdout.splitlines())
     assert first > second
+
+
+def test_product_fit_orders_specific_headlines_above_filler(runner: CliRunner, tmp_path: Path) -> None:
+    """Issue #11: with --product, naming the product beats 'The Best Product Ever' (0.74 before)."""
+    product = tmp_path / "puzzle.json"
+    product.write_text(json.dumps({"title": "Harbor Lights 1000-Piece Jigsaw Puzzle", "brand": "Northwind Puzzles",
+                                   "category": "Toys & Games | Puzzles", "facts": ["1000 pieces", "Made from recycled paperboard"]}))
+    texts = ["The Best Product Ever", "Good Product", "Beach Home", "Harbor Lights 1000-Piece Puzzle"]
+    result = runner.invoke(app, ["score", "--channel", "google_ads_headline", "--product", str(product)],
+                           input="\n".join(json.dumps({"text": t}) for t in texts) + "\n")
+    assert result.exit_code == 0, result.output
+    scores = {o["text"]: o["score"] for o in map(json.loads, result.stdout.splitlines())}
+    assert scores["Harbor Lights 1000-Piece Puzzle"] > max(scores[t] for t in texts[:3])
+    # without the product, filler and superlatives still cost score; a plain name is left alone
+    plain = runner.invoke(app, ["score", "--channel", "google_ads_headline"], input="\n".join(json.dumps({"text": t}) for t in texts) + "\n")
+    no_product = {o["text"]: o["score"] for o in map(json.loads, plain.stdout.splitlines())}
+    assert no_product["Harbor Lights 1000-Piece Puzzle"] > no_product["The Best Product Ever"]
+    assert no_product["Harbor Lights 1000-Piece Puzzle"] > no_product["Good Product"]
+    bad = runner.invoke(app, ["score", "--product", str(tmp_path / "missing.json")], input='{"text": "x"}\n')
+    assert bad.exit_code == 2 and "product file not found" in bad.output
