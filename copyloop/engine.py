@@ -240,7 +240,8 @@ class Engine:
             if self._graph is None:
                 from copyloop.graph.build import build_graph
 
-                self._graph = build_graph()
+                names = [c.name for c in self.critics] if self.critics is not None else None
+                self._graph = build_graph(critic_names=names)
             return self._graph
 
     def load(self) -> "Engine":

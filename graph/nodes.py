@@ -1,15 +1,17 @@
 """Nodes of the refinement graph: plain verb-named functions returning partial state updates.
 
-retrieve -> draft -> repair -> critique (one parallel branch per candidate) -> score -> decide
--> (draft again | finish). Dependencies come from ``runtime.context`` (``RunContext``); nodes never
-build models.
+retrieve -> draft -> repair -> one node per critic (in parallel) -> score -> decide -> (draft
+again | finish). Dependencies come from ``runtime.context`` (``RunContext``); nodes never build
+models.
 
-Why the critics fan out per *candidate* with ``Send`` (and not per critic, nor a thread pool in
-one node): a candidate's critiques are independent of the other candidates', the reducer keyed by
-candidate index makes the merge order-independent (so results do not depend on which branch ends
-first), each branch is visible in streaming/tracing, and LangGraph runs the branches concurrently
-in its executor. The five critics of one candidate are cheap Python except the diversity
-embedding, so splitting them further would add scheduling overhead for no gain on two cores.
+One node per critic (issue #12), each judging *all* of the round's candidates: a LangGraph user
+who draws the graph sees the sentiment, diversity, CTA, grounding, relevance, specificity,
+coherence and channel-rules critics as the design promises; the diversity node compares the
+candidates with each other as well as with exemplars and earlier drafts; and each critic's cost
+shows separately in streaming and tracing. The reducer (``merge_critiques``) keys verdicts by
+candidate and critic, and ``score`` orders them by the configured critic order, so results do not
+depend on which critic finished first. The candidates' embeddings are computed once, in one batch,
+by ``repair`` before the critics fan out.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from copyloop.graph import ranking
 from copyloop.graph.context import RunContext
 from copyloop.graph.result import CandidateTrace, IterationTrace, RefineResult
 from copyloop.graph.routing import stop_reason
-from copyloop.graph.state import CritiqueTask, Judged, State
+from copyloop.graph.state import Judged, State
 from copyloop.tools.schemas import Critique, Draft
 
 log = logging.getLogger(__name__)
@@ -110,24 +112,80 @@ def _warm_embeddings(ctx: RunContext, texts: list[str], state: State) -> None:
     embed(ctx.embedder, [*texts, *state.exemplars, *state.history, *ctx.run_texts])
 
 
-def critique(task: CritiqueTask, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Run every critic on one candidate (one parallel branch per candidate)."""
-    from copyloop.agents.critics import CriticContext, run_critics
+def critic_context(state: State, ctx: RunContext) -> Any:
+    """What every critic compares a candidate with (one object per round, shared by the nodes)."""
+    from copyloop.agents.critics import CriticContext
 
-    ctx = runtime.context
     settings = ctx.refine
-    critic_ctx = CriticContext(
-        product=task.product,
-        spec=ctx.channels.get(task.channel),
-        exemplars=task.exemplars,
-        previous=task.previous,
+    return CriticContext(
+        product=state.product,
+        spec=ctx.channels.get(state.channel),
+        exemplars=list(state.exemplars),
+        # earlier rounds' best texts, not a human's ``previous``: a requested revision is meant
+        # to stay close to the text it revises
+        previous=list(state.history),
         run_texts=list(ctx.run_texts),
         embedder=ctx.embedder,
         sentiment_band=(settings.sentiment_min, settings.sentiment_max),
         similarity_max=settings.similarity_max,
-        human=list(task.human),
+        human=list(state.feedback),
     )
-    return {"critiques": {task.index: run_critics(task.draft, critic_ctx, ctx.critics)}}
+
+
+def critics_for(ctx: RunContext) -> list[Any]:
+    """The critics this run uses: the context's own list, else the defaults."""
+    from copyloop.agents.critics import default_critics
+
+    return list(ctx.critics) if ctx.critics is not None else default_critics()
+
+
+def make_critic_node(name: str, *, others: set[str] | None = None) -> Any:
+    """A graph node that runs critic ``name`` on every candidate of the round.
+
+    ``others`` makes the catch-all node for critics the graph was not built with (a run context
+    may bring its own); it runs every context critic whose name is not in ``others``.
+    """
+
+    def judge(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        if others is None:
+            critics = [c for c in critics_for(ctx) if c.name == name]
+        else:
+            critics = [c for c in critics_for(ctx) if c.name not in others]
+        if not critics or not state.drafts:
+            return {}
+        cctx = critic_context(state, ctx)
+        verdicts: dict[int, list[Critique]] = {}
+        for i, d in enumerate(state.drafts):
+            verdicts[i] = [c.critique(d, cctx) for c in critics]
+        if name == "diversity" and len(state.drafts) > 1 and others is None:
+            _add_sibling_similarity(state.drafts, verdicts, ctx)
+        return {"critiques": verdicts}
+
+    judge.__name__ = f"critique_{name}"
+    judge.__doc__ = f"The {name} critic on every candidate of the round." if others is None else "Critics added by the run context."
+    return judge
+
+
+def _add_sibling_similarity(drafts: list[Draft], verdicts: dict[int, list[Critique]], ctx: RunContext) -> None:
+    """The diversity critic sees the whole round: record how close each candidate is to its
+    nearest sibling (a detail for ranking and traces; the verdict itself is unchanged)."""
+    texts = [d.text for d in drafts]
+    if ctx.embedder is not None:
+        from copyloop.agents.critics import embed
+
+        vecs = embed(ctx.embedder, texts)
+        sims = vecs @ vecs.T
+    else:
+        from copyloop.tools.text import words
+
+        sets = [set(w.lower() for w in words(t)) for t in texts]
+        sims = [[len(a & b) / max(1, len(a | b)) for b in sets] for a in sets]
+    for i, crits in verdicts.items():
+        others = [float(sims[i][j]) for j in range(len(texts)) if j != i and texts[j] != texts[i]]
+        nearest = round(max(others), 4) if others else 0.0
+        for c in crits:
+            c.details["round_max_similarity"] = nearest
 
 
 def score(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -139,12 +197,13 @@ def score(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
         scored = scorer.score(texts, channel=state.channel, product=state.product, spec=spec)
     else:  # a scorer without product fit (a user's own, a test double): click appeal only
         scored = scorer.score(texts, channel=state.channel)
+    order = {c.name: k for k, c in enumerate(critics_for(runtime.context))}
     judged = [
         Judged(
             draft=d,
             score=min(1.0, max(0.0, float(s.score))),
             explanation=s.explanation,
-            critiques=list(state.critiques.get(i, [])),
+            critiques=sorted(state.critiques.get(i, []), key=lambda c: order.get(c.critic, len(order))),
         )
         for i, (d, s) in enumerate(zip(state.drafts, scored, strict=True))
     ]

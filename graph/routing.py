@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from langgraph.types import Send
-
 from copyloop.graph.result import StopReason
-from copyloop.graph.state import CritiqueTask, State
+from copyloop.graph.state import State
 
 
 def stop_reason(state: State) -> StopReason | None:
@@ -37,29 +35,6 @@ def route_after_draft(state: State) -> Literal["repair", "finish"]:
     if state.llm_error is not None or not state.drafts:
         return "finish"
     return "repair"
-
-
-def fan_out_critiques(state: State) -> list[Send]:
-    """One parallel critique branch per candidate (see ``nodes.critique``).
-
-    Diversity compares with the best text of earlier rounds, not with a human's ``previous``
-    text: a revision the human asked for is meant to stay close to it.
-    """
-    return [
-        Send(
-            "critique",
-            CritiqueTask(
-                index=i,
-                draft=draft,
-                product=state.product,
-                channel=state.channel,
-                exemplars=list(state.exemplars),
-                previous=list(state.history),
-                human=list(state.feedback),
-            ),
-        )
-        for i, draft in enumerate(state.drafts)
-    ]
 
 
 def route_after_decide(state: State) -> Literal["draft", "finish"]:

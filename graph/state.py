@@ -1,4 +1,4 @@
-"""State of the refinement graph: a narrow input, the full working state, and a fan-out task.
+"""State of the refinement graph: a narrow input and the full working state.
 
 ``InputState`` is what a caller hands the graph (the Engine fills every default before invoking,
 so the graph never reads settings for them). ``State`` adds what the nodes exchange between
@@ -51,14 +51,21 @@ class Judged(BaseModel):
 def merge_critiques(
     left: dict[int, list[Critique]], right: dict[int, list[Critique]] | None
 ) -> dict[int, list[Critique]]:
-    """Reducer for the parallel critique branches: each writes its own draft index.
+    """Reducer for the parallel critic nodes: each adds its verdicts to every draft's list.
 
-    ``None`` clears the map; the draft node sends it at the start of every round so critiques
-    of the last round never leak into this one.
+    Merging is order-independent where it matters: a critic's verdict replaces an earlier one of
+    the same critic for the same draft, and ``score`` orders each list by the configured critic
+    order, so results do not depend on which critic node finished first. ``None`` clears the map;
+    the draft node sends it at the start of every round so critiques of the last round never
+    leak into this one.
     """
     if right is None:
         return {}
-    return {**left, **right}
+    out = {k: list(v) for k, v in left.items()}
+    for index, critiques in right.items():
+        names = {c.critic for c in critiques}
+        out[index] = [c for c in out.get(index, []) if c.critic not in names] + list(critiques)
+    return out
 
 
 @dataclass
@@ -104,7 +111,7 @@ class State(InputState):
     """This round's candidates: the LLM drafts plus their repaired variants."""
 
     critiques: Annotated[dict[int, list[Critique]], merge_critiques] = field(default_factory=dict)
-    """Critiques of this round, keyed by index into ``drafts`` (written by parallel branches)."""
+    """Critiques of this round, keyed by index into ``drafts`` (written by the parallel critic nodes)."""
 
     judged: list[Judged] = field(default_factory=list)
     """This round's candidates with critiques and scores, in ``drafts`` order."""
@@ -142,15 +149,4 @@ class State(InputState):
     """The final answer, written by ``finish``."""
 
 
-@dataclass
-class CritiqueTask:
-    """Input of one parallel critique branch (sent with ``Send``): one draft plus what the
-    critics compare it with."""
 
-    index: int
-    draft: Draft
-    product: ProductBrief
-    channel: str
-    exemplars: list[str]
-    previous: list[str]
-    human: list[str] = field(default_factory=list)

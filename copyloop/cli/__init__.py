@@ -27,7 +27,7 @@ app = typer.Typer(
 )
 
 # Modules under copyloop/cli/ that contribute commands (each defines register(app)).
-COMMAND_MODULES: list[str] = ["refine", "demo", "doctor", "chat", "slack", "serve", "batch", "index", "score", "train_scorer", "finetune", "evaluate", "experiment"]
+COMMAND_MODULES: list[str] = ["refine", "demo", "doctor", "graph", "chat", "slack", "serve", "batch", "index", "score", "train_scorer", "finetune", "evaluate", "experiment"]
 
 
 @app.callback()

@@ -277,15 +277,23 @@ def test_same_seed_same_result_different_seed_different_calls(compiled: Any) -> 
     assert a.seed == 7 and c.seed == 8
 
 
-def test_critics_fan_out_one_branch_per_candidate(compiled: Any) -> None:
+def test_one_node_per_critic_runs_in_parallel_and_joins_at_score(compiled: Any) -> None:
+    from copyloop.agents.critics import CRITIC_NAMES
+
     llm = FakeLLM(default=lambda call, i: (GOOD_DESC, GOOD_DESC_2)[call.seed % 2])
     config = {"configurable": {"thread_id": "fan-out"}, "recursion_limit": 100}
     state = InputState(product=PRODUCT, threshold=0.6, max_iterations=1, candidates=2)
     updates = list(compiled.stream(state, config, context=context(llm, FakeScorer(0.8)), stream_mode="updates"))
     names = [next(iter(u)) for u in updates]
+    critic_updates = [u for u in updates if next(iter(u)) in CRITIC_NAMES]
+    assert {next(iter(u)) for u in critic_updates} == set(CRITIC_NAMES)
     drafts = next(u["repair"]["drafts"] for u in updates if "repair" in u)
-    assert names.count("critique") == len(drafts) >= 2
+    # every critic node judged every candidate
+    assert all(set(next(iter(u.values()))["critiques"]) == set(range(len(drafts))) for u in critic_updates)
+    assert names.index("score") > max(names.index(n) for n in CRITIC_NAMES)
     assert names[0] == "retrieve" and names[-1] == "finish"
+    mermaid = compiled.get_graph().draw_mermaid()
+    assert all(f"repair --> {n}" in mermaid for n in CRITIC_NAMES) and "sentiment --> score" in mermaid
 
 
 def test_checkpointer_keeps_the_result_by_thread(tmp_path: Any) -> None:
@@ -299,3 +307,20 @@ def test_checkpointer_keeps_the_result_by_thread(tmp_path: Any) -> None:
         stored = graph.get_state(config).values["result"]
     assert stored == out["result"]
     assert stored.passed
+
+
+def test_graph_command_draws_both_graphs(tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from copyloop.agents.critics import CRITIC_NAMES
+    from copyloop.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["graph", "--channel", "google_ads_headline"])
+    assert res.exit_code == 0, res.output
+    assert "%% refinement graph (google_ads_headline)" in res.stdout and "%% session graph" in res.stdout
+    assert all(f"repair --> {n};" in res.stdout for n in CRITIC_NAMES) and "human --> act" in res.stdout
+    png = tmp_path / "g.png"
+    res = runner.invoke(app, ["graph", "--format", "png", "--out", str(png)])
+    assert res.exit_code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert runner.invoke(app, ["graph", "--channel", "fax"]).exit_code == 2

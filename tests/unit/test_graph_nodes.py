@@ -13,7 +13,7 @@ from copyloop.agents.drafter import Drafter
 from copyloop.agents.llm import FakeLLM
 from copyloop.graph.build import build_graph, is_transient
 from copyloop.graph.context import RunContext
-from copyloop.graph.state import CritiqueTask, Judged, State
+from copyloop.graph.state import Judged, State
 from copyloop.tools.channels import ChannelRegistry
 from copyloop.tools.schemas import Critique, Draft
 
@@ -94,14 +94,21 @@ def test_finish_refuses_an_offensive_best(compiled: Any) -> None:
     assert result.passed is False and result.stop_reason == "no_valid_draft"
 
 
-def test_critique_runs_every_critic_on_one_candidate(compiled: Any) -> None:
-    task = CritiqueTask(index=3, draft=Draft(text=ONE_INVENTED), product=PRODUCT, channel="product_description", exemplars=[], previous=[])
-    out = call(compiled, "critique", task, ctx())
-    crits = out["critiques"][3]
-    names = {c.critic for c in crits}
-    assert {"grounding", "channel_rules", "cta", "sentiment"} <= names
-    grounding = next(c for c in crits if c.critic == "grounding")
-    assert grounding.hard and not grounding.passed
+def test_each_critic_node_judges_every_candidate(compiled: Any) -> None:
+    from copyloop.agents.critics import CRITIC_NAMES
+
+    assert set(CRITIC_NAMES) <= set(compiled.nodes)
+    state = State(product=PRODUCT, channel="product_description",
+                  drafts=[Draft(text=ONE_INVENTED), Draft(text=GOOD_DESC, source="repair")])
+    out = call(compiled, "grounding", state, ctx())
+    assert set(out["critiques"]) == {0, 1}
+    assert [c.critic for c in out["critiques"][0]] == ["grounding"]
+    assert not out["critiques"][0][0].passed and out["critiques"][1][0].passed
+    rules = call(compiled, "channel_rules", state, ctx())
+    assert [c.critic for c in rules["critiques"][1]] == ["channel_rules"]
+    # the diversity node sees the whole round and records each candidate's nearest sibling
+    div = call(compiled, "diversity", state, ctx())
+    assert all("round_max_similarity" in c.details for cs in div["critiques"].values() for c in cs)
 
 
 def _judged_state(**kw: Any) -> State:

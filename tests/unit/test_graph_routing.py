@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from copyloop.graph import ranking
-from copyloop.graph.routing import fan_out_critiques, route_after_decide, route_after_draft, stop_reason
-from copyloop.graph.state import CritiqueTask, Judged, State, merge_critiques
+from copyloop.graph.routing import route_after_decide, route_after_draft, stop_reason
+from copyloop.graph.state import Judged, State, merge_critiques
 from copyloop.tools.schemas import Critique, Draft, ProductBrief
 
 PRODUCT = ProductBrief(title="Test Mug", facts=["12 oz"])
@@ -58,21 +58,14 @@ def test_routes() -> None:
     assert route_after_decide(state()) == "draft"
 
 
-def test_fan_out_sends_one_task_per_draft() -> None:
-    s = state(drafts=[Draft(text="one"), Draft(text="two", source="repair")], exemplars=["ex"], history=["old"])
-    sends = fan_out_critiques(s)
-    assert [x.node for x in sends] == ["critique", "critique"]
-    tasks = [x.arg for x in sends]
-    assert all(isinstance(t, CritiqueTask) for t in tasks)
-    assert [t.index for t in tasks] == [0, 1]
-    assert [t.draft.text for t in tasks] == ["one", "two"]
-    assert tasks[0].exemplars == ["ex"] and tasks[0].previous == ["old"]
-
-
-def test_critique_reducer_merges_branches_and_resets() -> None:
-    c = Critique(critic="cta", score=1.0, passed=True)
-    merged = merge_critiques(merge_critiques({}, {0: [c]}), {1: [c]})
-    assert set(merged) == {0, 1}
+def test_critique_reducer_merges_critic_nodes_and_resets() -> None:
+    cta = Critique(critic="cta", score=1.0, passed=True)
+    rules = Critique(critic="channel_rules", score=0.0, passed=False, hard=True)
+    merged = merge_critiques(merge_critiques({}, {0: [cta], 1: [cta]}), {0: [rules], 1: [rules]})
+    assert set(merged) == {0, 1} and [c.critic for c in merged[0]] == ["cta", "channel_rules"]
+    # a critic's new verdict replaces its old one for the same candidate
+    again = merge_critiques(merged, {0: [cta.model_copy(update={"score": 0.5})]})
+    assert [c.critic for c in again[0]] == ["channel_rules", "cta"] and again[0][1].score == 0.5
     assert merge_critiques(merged, None) == {}
 
 
