@@ -32,6 +32,7 @@ from copyloop.tools.plan import PlanFact, Requests, plan_facts, product_facts, p
 from copyloop.tools.postprocess import clean
 from copyloop.tools.realize import (
     aggregate,
+    anchor,
     bullet,
     cta_for,
     fact_sentence,
@@ -172,7 +173,7 @@ class PlanDrafter:
             if options:
                 used["model"] = True
                 return options[pick % len(options)]
-        s = fact_sentence(fact, subject, first=first)
+        s = anchor(fact_sentence(fact, subject, first=first), subject, product.title)
         if word_count(s) > MAX_SENTENCE_WORDS:
             s = shorten_sentence(s, MAX_SENTENCE_WORDS)
         return s
@@ -264,7 +265,7 @@ class PlanDrafter:
             count = len(chosen)
         sentences: list[tuple[PlanFact, str]] = []
         noun = product_type(product).split()[-1].lower()
-        subjects = ["It", f"The {noun}", "It", f"This {noun}"]
+        subjects = [f"The {noun}", "It", f"This {noun}"]  # the noun keeps short sentences on topic
         for i, f in enumerate(chosen):
             s = self._sentence(product, f, subject=subjects[(i + variant) % len(subjects)], first=True,
                                seed=seed + 31 * i, use_model=use_model, tone=tone, pick=variant, used=used)

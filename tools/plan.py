@@ -57,7 +57,7 @@ class PlanFact:
     salience: float = 0.0
     """How concrete and distinctive the statement is (higher first)."""
     kind: str = "feature"
-    """feature | spec | audience | care | filler"""
+    """feature | spec | audience | care | brand | filler"""
 
     @property
     def key(self) -> str:
@@ -117,8 +117,10 @@ def _salience(text: str, label: str, kind: str, position: int, title_stems: froz
     if not content:
         return -5.0
     fresh = [w for w in content if stem(w) not in title_stems]
+    topical = [w for w in content if stem(w) in title_stems]
     score = 0.0
     score += 0.6 * min(4, len(set(stem(w) for w in fresh)))  # says something the title does not
+    score += 0.7 if topical else 0.0  # ... about this product: a statement that names it stays on topic
     score += 0.8 if _NUMBER_RE.search(text) else 0.0  # concrete
     score += 0.4 if label else 0.0
     score -= 0.15 * position  # the seller's order carries their priorities
@@ -133,10 +135,19 @@ def _salience(text: str, label: str, kind: str, position: int, title_stems: froz
         score -= 0.3
     if kind == "care":
         score -= 1.5
+    if kind == "brand":
+        score -= 2.5
     return round(score, 3)
 
 
 _AUDIENCE_RE = re.compile(r"^(?:for (?:ages?|kids|children|boys|girls|adults|toddlers|babies|teens|women|men)\b|recommended (?:age|for)|ages? \d|age range)", re.I)
+# A statement about the maker, not the product ("a leader in costumes for more than 30 years",
+# "offers over 8,000 items"): true, but it reads as another product's copy and sells nothing here.
+_BRAND_BLURB_RE = re.compile(
+    r"\b(?:a leader|leading (?:maker|manufacturer|brand)|founded|family[- ]owned|offers over|items to choose from"
+    r"|(?:for|over|more than) \d+ years|since (?:1[89]|20)\d\d|our (?:company|mission|team)|the company|manufacturer of)\b",
+    re.I,
+)
 _CARE_RE = re.compile(
     r"^(?:hand wash|machine wash|wipe clean|spot clean|dry clean|do not|not dishwasher|care:|cleaning:|wash )"
     r"|\b(?:sold separately|not included|read (?:the )?size chart|before buying)\b",
@@ -152,6 +163,8 @@ def _kind(label: str, text: str, source: str) -> str:
         return "spec"
     if low_label in {"recommended age", "age range"} or _AUDIENCE_RE.match(text):
         return "audience"
+    if _BRAND_BLURB_RE.search(text):
+        return "brand"
     if low_label in _ADVISORY_LABELS or _CARE_RE.search(text):
         return "care"
     if FILLER_RE.search(text) and len(content_words(text)) <= 4:
@@ -260,7 +273,18 @@ def product_name(product: ProductBrief, max_chars: int | None = None) -> str:
 def product_type(product: ProductBrief) -> str:
     """What kind of thing it is, in 1-3 words from its name: the category's own noun when the name
     uses it ("Jigsaw Puzzle", "Rain Jacket"), the whole name when it is short ("Non-Slip Yoga
-    Mat"), else its last two words."""
+    Mat"), else its last two words. A "type" that ends in a number or a code ("Skyhawk 1:72")
+    falls back to the category's last noun, so sentences never say "This 1 has ..."."""
+    kind = _product_type(product)
+    last = kind.split()[-1] if kind.split() else ""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z'’-]{2,}", last) or last.isupper():
+        segs = [seg.strip() for seg in product.category.split("|") if seg.strip()]
+        noun = re.findall(r"[A-Za-z]+", segs[-1])[-1] if segs and re.findall(r"[A-Za-z]+", segs[-1]) else "product"
+        return _singular(noun).capitalize() if noun.lower() != "product" else "Product"
+    return kind
+
+
+def _product_type(product: ProductBrief) -> str:
     name = _FOR_RE.split(product_name(product), maxsplit=1)[0]
     brand = brand_of(product)
     if brand and name.lower().startswith(brand.lower() + " "):

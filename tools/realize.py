@@ -42,8 +42,14 @@ _IMPERATIVES = {
     "display", "show", "just", "simply", "transform", "imagine", "celebrate", "dress", "decorate", "stay", "treat",
     "place", "fill", "press", "pull", "push", "attach", "connect", "open", "insert", "assemble", "plug", "charge",
     "spark", "encourage", "develop", "introduce", "teach", "share", "capture", "join", "relax", "unwind", "personalize",
-    "customize", "organize", "protect", "hand", "machine", "wipe",
+    "customize", "organize", "protect", "hand", "machine", "wipe", "find", "recreate", "look", "watch", "listen",
+    "hear", "feel", "see", "go", "ride", "roll", "throw", "catch", "kick", "swing", "climb", "slide", "jump", "sit",
+    "stand", "store", "travel", "fly", "launch", "race", "drive", "steer", "spin", "match", "count", "spell", "trace",
+    "color", "colour", "paint", "draw", "cut", "glue", "fold", "sew", "knit", "cook", "bake", "serve", "pour", "fill",
+    "clean", "dry", "wash", "hang", "mount", "plug", "pair", "sync", "record", "snap", "lock", "twist", "turn", "pull",
 }
+_PEOPLE = {"children", "kids", "child", "kid", "you", "parents", "babies", "baby", "toddlers", "adults", "players",
+           "owners", "fans", "collectors", "teachers", "students", "users", "girls", "boys", "everyone", "families"}
 _AUX = {"is", "are", "was", "were", "has", "have", "can", "will", "won't", "can't", "don't", "doesn't", "do", "does",
         "would", "could", "should", "may", "might", "must", "'re", "'s", "'ll", "become", "becomes", "get", "gets",
         "need", "needs", "come", "create", "develop", "make", "help", "keep", "let", "allow", "provide", "offer"}
@@ -262,6 +268,32 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False) -
     np = _lower_first(text.rstrip(". "))
     verb = "is" if _head(np) in _ROLE_NOUNS or re.search(r"\band (?:very |so )?\w+ to \w+", np) else "has"
     return _end(f"{subj} {verb} {_article(np)}{np}")
+
+
+def anchor(sentence: str, subject: str, title: str) -> str:
+    """Tie a seller sentence that never names the product to it: "Taped seams keep water out." ->
+    "The jacket's taped seams keep water out." Only when the sentence starts with a common noun
+    phrase that is not a person ("Children won't ...") and carries none of the title's words, so
+    a shopper (and an embedding) reads it as about this product."""
+    from copyloop.tools.vocab import stem, tokens
+
+    words = sentence.split()
+    if len(words) < 3 or not subject.lower().startswith(("the ", "this ", "your ")):
+        return sentence
+    title_stems = {stem(w) for w in tokens(title) if len(w) > 2}
+    if {stem(w) for w in tokens(sentence)} & title_stems:
+        return sentence
+    w0 = re.sub(r"[^a-z'-]", "", words[0].lower())
+    if (not words[0][:1].isupper() or words[0].isupper() or w0 in _PEOPLE or w0 in _DETERMINERS or w0 in _IMPERATIVES
+            or w0 in _SUBORDINATORS or w0 in _VERBS_S or w0 in {"it", "its", "this", "these", "no", "not", "with", "for", "all",
+                                                                   "each", "every", "one", "both", "as", "from", "in", "on"}
+            or words[0][1:2].isupper() or any(c.isdigit() for c in words[0])):
+        return sentence
+    lowered = [re.sub(r"[^a-z'-]", "", w.lower()) for w in words]
+    if not any(w in _AUX or w in _VERBS_S or w in _BASE_VERBS for w in lowered[1:6]):
+        return sentence
+    owner = subject.split()[-1]
+    return f"The {owner}'s {words[0][:1].lower() + words[0][1:]} {' '.join(words[1:])}"
 
 
 def shorten_sentence(sentence: str, max_words: int) -> str:
@@ -523,6 +555,7 @@ def fit_sentences(sentences: Sequence[str], spec: ChannelSpec, *, head: str = ""
 
 __all__ = [
     "OPENERS",
+    "anchor",
     "aggregate",
     "tone_family",
     "bullet",
