@@ -38,6 +38,13 @@ class LLMSettings(BaseModel):
     n_threads: int | None = Field(None, ge=1, description="CPU threads; default: half the cores (llama.cpp threads stall on an oversubscribed core)")
     n_batch: int = Field(512, ge=8, description="prompt evaluation batch size")
     max_tokens: int = Field(220, ge=8, description="max new tokens per candidate")
+    batched_decoding: bool = Field(
+        True,
+        description=(
+            "decode the n candidates of one generate call together (the prompt evaluated once, one "
+            "llama.cpp batch per step); false decodes them one after another"
+        ),
+    )
     extra_buffer_types: bool = Field(
         False,
         description=(
