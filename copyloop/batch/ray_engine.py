@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from dataclasses import asdict
 from typing import Any, Iterator, Sequence
 
@@ -162,9 +163,14 @@ class RayRunner:
     """``Runner`` over Ray Data (see the module docstring). ``workers`` is the number of actors."""
 
     def __init__(self, settings: Settings, factory: str, workers: int, threads: int, cluster: RayCluster) -> None:
+        from copyloop.settings import SlackSettings
+
         self.workers = workers
         self.threads = threads
-        self._settings = settings
+        # actors get the settings through Ray's object store: leave out the secrets a batch never uses
+        self._settings = settings.model_copy(update={
+            "slack": SlackSettings(), "store": settings.store.model_copy(update={"postgres_dsn": None}),
+        })
         self._factory = factory
         self._cluster = cluster
 
@@ -174,27 +180,36 @@ class RayRunner:
 
     def _results(self, wave: Sequence[ItemTask]) -> Iterator[ItemOutcome]:
         ray = self._cluster.ray
-        from ray.data import ActorPoolStrategy, DataContext
+        from ray.data import DataContext
 
         context = DataContext.get_current()
         saved = context.max_errored_blocks
         context.max_errored_blocks = -1  # a block (= one item) that keeps killing its actor is dropped, not fatal
         try:
             ds = ray.data.from_items([{"task": task_to_json(t)} for t in wave], override_num_blocks=len(wave))
-            ds = ds.map_batches(
-                CopyActor,
-                fn_constructor_args=(self._settings, self._factory, self.threads),
-                compute=ActorPoolStrategy(size=min(self.workers, len(wave))),
-                num_cpus=self.threads,
-                batch_size=1,
-                batch_format="numpy",
-                runtime_env={"env_vars": actor_env()},
-                max_task_retries=TASK_RETRIES,  # Ray Data's default retries a crashing item forever
-            )
+            with warnings.catch_warnings():
+                # max_task_retries has no named replacement yet (the [ray] extra stays below 2.64)
+                warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+                ds = self._map(ds, min(self.workers, len(wave)))
             for row in ds.iter_rows():
                 yield outcome_from_json(str(row["outcome"]))
         finally:
             context.max_errored_blocks = saved
+
+    def _map(self, ds: Any, actors: int) -> Any:
+        """``map_batches`` with the callable class: a fixed pool of ``actors``, one item per call."""
+        from ray.data import ActorPoolStrategy
+
+        return ds.map_batches(
+            CopyActor,
+            fn_constructor_args=(self._settings, self._factory, self.threads),
+            compute=ActorPoolStrategy(size=actors),
+            num_cpus=self.threads,  # = the engine's llama.cpp threads (settings.llm.n_threads)
+            batch_size=1,
+            batch_format="numpy",
+            runtime_env={"env_vars": actor_env()},
+            max_task_retries=TASK_RETRIES,  # Ray Data's default retries a crashing item forever
+        )
 
     def _run_wave(self, wave: Sequence[ItemTask], on_done: Any) -> None:
         if not wave:
