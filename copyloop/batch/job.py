@@ -514,12 +514,13 @@ def rewrite_catalog(
         from copyloop.batch.ray_engine import RayCluster
 
         cluster = RayCluster(address)
-        cores = cluster.cpus()
+        cores, largest = cluster.cpus(), cluster.node_cpus()
     else:
-        cores = available_cores()
+        cores = largest = available_cores()
     workers = workers or cores
     summary.workers = workers
-    threads = settings.llm.n_threads or worker_threads(workers, cores)
+    # an actor's num_cpus = its llama.cpp threads, and it must fit on one node
+    threads = settings.llm.n_threads or min(worker_threads(workers, cores), largest)
     run_settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"n_threads": threads})})
 
     with _closing(cluster), exclusive_lock(sidecar(out, "lock")), JobStore(store_path) as store:

@@ -93,7 +93,13 @@ class RayCluster:
             self.started = True
 
     def cpus(self) -> int:
+        """CPUs of the whole cluster."""
         return max(1, int(self.ray.cluster_resources().get("CPU", 1)))
+
+    def node_cpus(self) -> int:
+        """CPUs of the largest live node: an actor asking for more could never be placed."""
+        sizes = [int(n.get("Resources", {}).get("CPU", 0)) for n in self.ray.nodes() if n.get("Alive")]
+        return max([1, *sizes])
 
     def close(self) -> None:
         if self.started and self.ray.is_initialized():
