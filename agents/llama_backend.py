@@ -19,11 +19,14 @@ Why it looks like this:
   (check the sampled token, constrain the whole vocabulary only on rejection), which measured
   23.7 tokens/s against 12.9 with llama-cpp-python's in-chain grammar (24.5 without a grammar).
 - ``n`` completions use seeds ``seed, seed+1, ...``: reproducible per candidate. With
-  ``batched=True`` (the default, ``LLMSettings.batched_decoding``) a call with ``n > 1`` evaluates
-  the prompt once and decodes the n candidates together, one ``llama_decode`` per step
+  ``batched=True`` (``LLMSettings.batched_decoding``) a call with ``n > 1`` evaluates the prompt
+  once and decodes the n candidates together, one ``llama_decode`` per step
   (``llama_batched.BatchedDecoder``: KV cache copied to n sequences, each with its own sampler
-  chain, grammar state, stop strings and token budget); ``batched=False`` keeps the sequential
-  loop over ``create_completion``. ``bench/llm_raw.py --batched compare`` measures both in one run.
+  chain, grammar state, stop strings and token budget). The default is the sequential loop over
+  ``create_completion``: ``bench/llm_raw.py --batched compare`` measured no gain from batching on
+  the bundled Q4_1 model on an AVX2 CPU (ggml's quantized matmul costs grow linearly with the
+  tokens of a pass there, so a step over 3 tokens costs ~3 single steps), and the sequential
+  path reuses the previous call's prompt prefix.
 """
 
 from __future__ import annotations
@@ -142,7 +145,7 @@ class LlamaCppBackend:
         repeat_penalty: float = 1.1,
         grammar_first: bool = True,
         extra_buffer_types: bool = False,
-        batched: bool = True,
+        batched: bool = False,
         max_sequences: int = DEFAULT_MAX_SEQUENCES,
     ) -> None:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -390,7 +393,7 @@ class BackendCache:
         n_batch: int = 512,
         verbose: bool = False,
         extra_buffer_types: bool = False,
-        batched: bool = True,
+        batched: bool = False,
     ) -> LlamaCppBackend:
         """The cached backend for these arguments, loading it on first use (explicit ``lora_path``
         semantics: None or "none" = no adapter)."""

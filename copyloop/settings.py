@@ -39,10 +39,11 @@ class LLMSettings(BaseModel):
     n_batch: int = Field(512, ge=8, description="prompt evaluation batch size")
     max_tokens: int = Field(220, ge=8, description="max new tokens per candidate")
     batched_decoding: bool = Field(
-        True,
+        False,
         description=(
-            "decode the n candidates of one generate call together (the prompt evaluated once, one "
-            "llama.cpp batch per step); false decodes them one after another"
+            "decode the n candidates of one generate call together (the prompt evaluated once, one llama.cpp "
+            "batch per step); off by default: on the bundled Q4_1 model and an AVX2 CPU it measured no faster "
+            "than one after another (bench/llm_raw.py --batched compare), see README 'Batched decoding'"
         ),
     )
     extra_buffer_types: bool = Field(

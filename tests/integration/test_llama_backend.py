@@ -36,6 +36,11 @@ def backend() -> LlamaCppBackend:
 
 
 @pytest.fixture(scope="module")
+def batched() -> LlamaCppBackend:
+    return LlamaCppBackend.from_settings(LLMSettings(lora_path="none", batched_decoding=True), cache=BackendCache())
+
+
+@pytest.fixture(scope="module")
 def product() -> ProductBrief:
     return ProductBrief(
         title="Wooden Train Set for Toddlers",
@@ -58,17 +63,15 @@ def test_same_seed_gives_identical_text(backend: LlamaCppBackend) -> None:
 
 
 def test_n_completions_use_consecutive_seeds_sequentially(backend: LlamaCppBackend) -> None:
-    backend.batched = False
-    try:
-        both = backend.generate(MESSAGES, n=2, max_tokens=16, temperature=0.9, seed=40)
-    finally:
-        backend.batched = True
+    assert not backend.batched  # the default (see LLMSettings.batched_decoding)
+    both = backend.generate(MESSAGES, n=2, max_tokens=16, temperature=0.9, seed=40)
     assert both == backend.generate(MESSAGES, max_tokens=16, temperature=0.9, seed=40) + backend.generate(
         MESSAGES, max_tokens=16, temperature=0.9, seed=41
     )
 
 
-def test_batched_candidates_are_reproducible_and_each_has_its_own_seed(backend: LlamaCppBackend) -> None:
+def test_batched_candidates_are_reproducible_and_each_has_its_own_seed(batched: LlamaCppBackend) -> None:
+    backend = batched
     calls = backend.stats.batched_calls
     three = backend.generate(MESSAGES, n=3, max_tokens=24, temperature=1.0, seed=7)
     assert backend.stats.batched_calls == calls + 1  # one call, decoded together
@@ -81,11 +84,13 @@ def test_batched_candidates_are_reproducible_and_each_has_its_own_seed(backend: 
     greedy = backend.generate(MESSAGES, n=3, max_tokens=16, temperature=0.0, seed=0)
     first = {backend.llama.tokenize(g.encode(), add_bos=False)[0] for g in greedy}
     assert len(first) == 1, greedy
-    [alone] = backend.generate(MESSAGES, n=1, max_tokens=1, temperature=0.0, seed=0)
+    top = int(backend.decoder.prompt_logits(backend.format_prompt(MESSAGES)).argmax())
+    alone = backend.llama.detokenize([top]).decode("utf-8", "ignore")
     assert all(g.startswith(alone) for g in greedy), (alone, greedy)
 
 
-def test_batched_stops_budget_and_grammar_are_per_candidate(backend: LlamaCppBackend) -> None:
+def test_batched_stops_budget_and_grammar_are_per_candidate(batched: LlamaCppBackend) -> None:
+    backend = batched
     grammar = 'root ::= [a-z]{2,8} ("." | " stop" [a-z ]{0,30})'
     out = backend.generate(MESSAGES, n=4, max_tokens=40, temperature=1.2, seed=3, grammar=grammar)
     assert all(re.fullmatch(r"[a-z]{2,8}(\.| stop[a-z ]{0,30})", t) for t in out), out  # each its own grammar state
@@ -100,7 +105,7 @@ def test_batched_context_carries_the_adapter() -> None:
     logits after a prompt match the Llama's own context exactly."""
     import numpy as np
 
-    tuned = LlamaCppBackend.from_settings(LLMSettings(), cache=BackendCache())
+    tuned = LlamaCppBackend.from_settings(LLMSettings(batched_decoding=True), cache=BackendCache())
     assert tuned.lora_path is not None
     prompt = tuned.format_prompt(MESSAGES)
     tokens = tuned.decoder.prompt_tokens(prompt)
