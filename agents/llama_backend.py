@@ -24,8 +24,8 @@ Why it looks like this:
   (``llama_batched.BatchedDecoder``: KV cache copied to n sequences, each with its own sampler
   chain, grammar state, stop strings and token budget). The default is the sequential loop over
   ``create_completion``: ``bench/llm_raw.py --batched compare`` measured no gain from batching on
-  the bundled Q4_1 model on an AVX2 CPU (ggml's quantized matmul costs grow linearly with the
-  tokens of a pass there, so a step over 3 tokens costs ~3 single steps), and the sequential
+  the bundled Q4_1 model on an AVX2 CPU (ggml's quantized matmul costs grow about linearly with
+  the tokens of a pass there: a step over 3 tokens costs ~2.5 single steps), and the sequential
   path reuses the previous call's prompt prefix.
 """
 
