@@ -97,3 +97,117 @@ def test_ray_and_the_local_pool_write_the_same_batch(cluster: str, tmp_path: Pat
     built = [line.split()[0] for line in (logs / "engines.log").read_text().splitlines()]
     assert len(built) == len(set(built)) <= 1 + 4  # in-process; 2 draft + at most 2 re-draft actors
     assert len((logs / "calls.log").read_text().splitlines()) > 2 * len(built)
+
+
+def test_a_local_ray_dies_with_its_driver(tmp_path: Path) -> None:
+    """Without --address the driver starts its own Ray: SIGKILL it and its actors, raylet and GCS
+    go within seconds (Ray's per-node agents notice the raylet is gone and follow within a minute)."""
+    src = tmp_path / "cat.csv"
+    src.write_text("id,title,category\n" + "".join(f"q{i},Kettle {i},Kitchen\n" for i in range(6)))
+    env = dict(os.environ, BATCH_TEST_SLEEP="3", BATCH_TEST_LOG=str(tmp_path), RAY_USAGE_STATS_ENABLED="0",
+               PYTHONPATH=os.pathsep.join([str(UNIT_TESTS), os.environ.get("PYTHONPATH", "")]), COPYLOOP_RAY_ENV=FORWARD)
+    cmd = [sys.executable, "-c", "from copyloop.cli import main; main()", "batch", str(src), "--out",
+           str(tmp_path / "out.jsonl"), "--workers", "2", "--engine", "ray", "--engine-factory", SCRIPTED,
+           "--quiet", "--no-diversity"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    family: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "calls.log").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the local Ray batch never started an item"
+            time.sleep(0.2)
+        family = psutil.Process(proc.pid).children(recursive=True)
+        essential = [p for p in family if any(k in " ".join(p.cmdline()) for k in ("CopyActor", "raylet", "gcs_server"))]
+        assert len(essential) >= 3
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        alive = essential
+        while alive and time.monotonic() < deadline:
+            alive = [p for p in essential if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+            time.sleep(0.3)
+        assert not alive, [p.pid for p in alive]
+    finally:
+        for p in [psutil.Process(proc.pid)] if proc.poll() is None else []:
+            p.kill()
+        for p in family:  # the agents, if the test ends before they do
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+
+
+def test_a_broken_engine_aborts_with_its_reason(cluster: str, tmp_path: Path, logs: Path) -> None:
+    from copyloop.errors import CopyloopError
+
+    src = _catalog(tmp_path / "cat.csv")
+    with pytest.raises(CopyloopError, match="could not start.*model.gguf"):
+        rewrite_catalog(src, CHANNELS, tmp_path / "out.jsonl", workers=1, quiet=True, engine="ray",
+                        engine_factory="batch_engines:broken_engine", diversity=False)
+
+
+def _cli(src: Path, out: Path, address: str) -> list[str]:
+    return [sys.executable, "-c", "from copyloop.cli import main; main()", "batch", str(src), "--out", str(out),
+            "--channels", ",".join(CHANNELS), "--workers", "2", "--engine", "ray", "--address", address,
+            "--engine-factory", SCRIPTED, "--quiet", "--json", "--no-diversity", "--snapshot-seconds", "0"]
+
+
+def _done(store: Path) -> int:
+    import sqlite3
+
+    if not store.exists():
+        return 0
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM results WHERE status = 'done'").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        db.close()
+
+
+def test_kill_the_driver_then_resume(cluster: str, tmp_path: Path, logs: Path) -> None:
+    """SIGKILL the `copyloop batch --engine ray --address ...` driver mid-run: its actors die with
+    it, and the same command resumes with each (product, channel) in the output exactly once."""
+    src = tmp_path / "cat.csv"
+    src.write_text("id,title,category\n" + "".join(f"k{i},Lantern {i},Outdoor\n" for i in range(8)))
+    out = tmp_path / "out.jsonl"
+    env = dict(os.environ, BATCH_TEST_SLEEP="1.0")
+    proc = subprocess.Popen(_cli(src, out, cluster), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while _done(tmp_path / "out.jsonl.jobs.sqlite") < 3:
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:] if proc.stderr else "driver exited"
+            assert time.monotonic() < deadline, "the Ray batch never committed an item"
+            time.sleep(0.2)
+        actors = {int(line.split()[0]) for line in (logs / "engines.log").read_text().splitlines()}
+        assert len(actors) == 2
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if proc.stderr:
+            proc.stderr.close()
+    finished = _done(tmp_path / "out.jsonl.jobs.sqlite")
+    assert 3 <= finished < 16
+    deadline = time.monotonic() + 30
+    alive = actors
+    while alive and time.monotonic() < deadline:
+        alive = {p for p in actors if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE}
+        time.sleep(0.5)
+    assert not alive, "the killed driver's actors are still running"
+
+    (logs / "calls.log").unlink()
+    rerun = subprocess.run(_cli(src, out, cluster), env=dict(os.environ), capture_output=True, text=True, timeout=180)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    summary = json.loads(rerun.stdout)
+    assert summary["skipped"] == finished and summary["done"] == 16 - finished
+    rows = read_output(out)
+    keys = [(r.product_id, r.channel) for r in rows]
+    assert keys == [(f"k{i}", c) for i in range(8) for c in CHANNELS]  # each exactly once, in catalog order
+    redone = {tuple(line.split()[1:3]) for line in (logs / "calls.log").read_text().splitlines()}
+    assert len(redone) == 16 - finished  # nothing finished before the kill was refined again
