@@ -111,4 +111,4 @@ def test_processes_write_and_read_one_server_at_once(chroma: ChromaServer) -> No
     assert sorted(got["ids"]) == sorted(f"{w}-{i}" for w in "abc" for i in range(8))
     assert all(m["perf_source"] == "ctr" and 0.0 < m["performance"] < 1.0 for m in got["metadatas"])
     # (CTR percentiles are re-ranked by each writer after its own write; with writers racing, the
-    # last re-rank wins, so they are exact only once the writes have settled: not asserted here)
+    # last re-rank wins and may have read an older set: a known limitation, not asserted here)
