@@ -18,7 +18,15 @@ Why it looks like this:
   inside llama.cpp) and cached; they are applied "grammar first" like llama.cpp's own samplers
   (check the sampled token, constrain the whole vocabulary only on rejection), which measured
   23.7 tokens/s against 12.9 with llama-cpp-python's in-chain grammar (24.5 without a grammar).
-- ``n`` completions are a loop with seeds ``seed, seed+1, ...``: reproducible per candidate.
+- ``n`` completions use seeds ``seed, seed+1, ...``: reproducible per candidate. With
+  ``batched=True`` (``LLMSettings.batched_decoding``) a call with ``n > 1`` evaluates the prompt
+  once and decodes the n candidates together, one ``llama_decode`` per step
+  (``llama_batched.BatchedDecoder``: KV cache copied to n sequences, each with its own sampler
+  chain, grammar state, stop strings and token budget). The default is the sequential loop over
+  ``create_completion``: ``bench/llm_raw.py --batched compare`` measured no gain from batching on
+  the bundled Q4_1 model on an AVX2 CPU (ggml's quantized matmul costs grow about linearly with
+  the tokens of a pass there: a step over 3 tokens costs ~2.5 single steps), and the sequential
+  path reuses the previous call's prompt prefix.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from copyloop.agents.llama_batched import DEFAULT_MAX_SEQUENCES, BatchedDecoder
 from copyloop.agents.llama_loader import load_llama
 from copyloop.agents.llama_sampling import install_grammar_first
 from copyloop.agents.llm import Message
@@ -117,6 +126,8 @@ class GenerationStats:
     prompt_tokens: int = 0
     prompt_tokens_reused: int = 0
     seconds_generating: float = 0.0
+    batched_calls: int = 0  # calls decoded by the batched path
+    decode_calls: int = 0  # llama_decode calls of the batched path (prompt chunks + steps)
 
 
 class LlamaCppBackend:
@@ -134,6 +145,8 @@ class LlamaCppBackend:
         repeat_penalty: float = 1.1,
         grammar_first: bool = True,
         extra_buffer_types: bool = False,
+        batched: bool = False,
+        max_sequences: int = DEFAULT_MAX_SEQUENCES,
     ) -> None:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -148,6 +161,9 @@ class LlamaCppBackend:
         self.repeat_penalty = repeat_penalty
         self.verbose = verbose
         self.extra_buffer_types = extra_buffer_types
+        self.batched = batched
+        self.max_sequences = max_sequences
+        self._decoder: BatchedDecoder | None = None  # its llama.cpp context is made on first use
         self._lock = threading.Lock()
         self._grammars: OrderedDict[str, "llama_cpp.LlamaGrammar"] = OrderedDict()
         self.stats = GenerationStats()
@@ -205,6 +221,7 @@ class LlamaCppBackend:
             n_batch=llm.n_batch,
             verbose=verbose,
             extra_buffer_types=llm.extra_buffer_types,
+            batched=llm.batched_decoding,
         )
         return (cache if cache is not None else PROCESS_BACKENDS).get(model, adapter or NO_ADAPTER, **kwargs)
 
@@ -223,16 +240,52 @@ class LlamaCppBackend:
         grammar: str | None = None,
         stop: Sequence[str] | None = None,
     ) -> list[str]:
-        """``n`` completions of the chat ``messages``; completion ``i`` uses seed ``seed + i``."""
+        """``n`` completions of the chat ``messages``; completion ``i`` uses seed ``seed + i``.
+
+        ``n > 1`` decodes the candidates together when the backend is ``batched`` (see the
+        module docstring), one after another otherwise.
+        """
         prompt = self.format_prompt(messages)
         compiled = self.grammar(grammar) if grammar else None
         stops = list(dict.fromkeys([*TEMPLATE_STOPS, *(stop or ())]))
         out: list[str] = []
         with self._lock:
-            for i in range(n):
-                out.append(self._complete(prompt, max_tokens, temperature, seed + i, compiled, stops))
+            if n > 1 and self.batched:
+                out = self._complete_batched(prompt, n, max_tokens, temperature, seed, compiled, stops)
+            else:
+                for i in range(n):
+                    out.append(self._complete(prompt, max_tokens, temperature, seed + i, compiled, stops))
             self.stats.calls += 1
         return out
+
+    @property
+    def decoder(self) -> BatchedDecoder:
+        """The multi-sequence decoder (a second llama.cpp context on the same model, made once)."""
+        if self._decoder is None:
+            self._decoder = BatchedDecoder(self.llama, max_sequences=self.max_sequences, n_ctx=self.n_ctx)
+        return self._decoder
+
+    def _complete_batched(
+        self,
+        prompt: str,
+        n: int,
+        max_tokens: int,
+        temperature: float,
+        seed: int,
+        grammar: "llama_cpp.LlamaGrammar | None",
+        stop: list[str],
+    ) -> list[str]:
+        call = self.decoder.generate(prompt, n, max_tokens=max_tokens, temperature=temperature, seed=seed,
+                                     repeat_penalty=self.repeat_penalty, grammar=grammar, stop=stop)
+        s = self.stats
+        s.completions += n
+        s.batched_calls += 1
+        s.decode_calls += call.decode_calls
+        s.seconds_generating += call.seconds
+        s.tokens_generated += call.tokens_generated
+        s.prompt_tokens += call.prompt_tokens
+        s.prompt_tokens_reused += call.prompt_tokens_reused
+        return call.texts
 
     def _complete(
         self,
@@ -340,12 +393,14 @@ class BackendCache:
         n_batch: int = 512,
         verbose: bool = False,
         extra_buffer_types: bool = False,
+        batched: bool = False,
     ) -> LlamaCppBackend:
         """The cached backend for these arguments, loading it on first use (explicit ``lora_path``
         semantics: None or "none" = no adapter)."""
         model = (Path(model_path).expanduser() if model_path else default_model_path()).resolve()
         adapter = resolve_lora_path(lora_path, use_default=False)
-        key = (str(model), str(adapter.resolve()) if adapter else NO_ADAPTER, n_ctx, n_threads, n_batch, extra_buffer_types)
+        key = (str(model), str(adapter.resolve()) if adapter else NO_ADAPTER, n_ctx, n_threads, n_batch, extra_buffer_types,
+               batched)
         with self._lock:
             backend = self._backends.get(key)
             if backend is None:
@@ -357,6 +412,7 @@ class BackendCache:
                     n_batch=n_batch,
                     verbose=verbose,
                     extra_buffer_types=extra_buffer_types,
+                    batched=batched,
                 )
                 self._backends[key] = backend
             return backend

@@ -10,6 +10,13 @@ pairwise similarity / near-duplicates / most repeated phrases.
 
     .venv/bin/python bench/batch.py --products 100 --workers 1,2          # the full benchmark
     .venv/bin/python bench/batch.py --products 20 --workers 1,2           # a quicker look
+    .venv/bin/python bench/batch.py --engine ray --products 6 --workers 1,2 --modes refine
+                                          # the local pool, then Ray Data with 1 and 2 actors, same run
+
+With ``--engine ray`` every (mode, workers) runs twice: on the local process pool and on Ray Data
+(a local Ray started by the child, ``workers`` = actors, each with the same llama.cpp threads as a
+local worker). Besides the peak RSS of the whole process tree, the sampler keeps the peak RSS of
+each Ray actor process (``ray::...CopyActor``) and of Ray's own daemons (GCS, raylet, ...).
 
 Figures go to stdout (and ``--json FILE``). Nothing here asserts timings.
 """
@@ -36,8 +43,16 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 # ------------------------------------------------------------------------------ memory sampling
-def _tree_rss(root: int) -> int:
-    """Sum of RSS (bytes) of ``root`` and all its descendants, from /proc."""
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _tree(root: int) -> dict[int, int]:
+    """``{pid: RSS bytes}`` of ``root`` and all its descendants, from /proc."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -53,22 +68,41 @@ def _tree_rss(root: int) -> int:
         fields = stat[stat.rfind(")") + 2 :].split()
         parents[int(entry)] = int(fields[1])
         rss[int(entry)] = pages * PAGE
-    total, todo = 0, [root]
+    out, todo = {}, [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        out[pid] = rss.get(pid, 0)
         todo.extend(c for c, p in parents.items() if p == pid)
-    return total
+    return out
+
+
+def _tree_rss(root: int) -> int:
+    """Sum of RSS (bytes) of ``root`` and all its descendants."""
+    return sum(_tree(root).values())
 
 
 class PeakSampler(threading.Thread):
+    """Peak RSS of a process tree (sum), and the peak of each Ray actor process and Ray daemon."""
+
     def __init__(self, pid: int, every: float = 0.2) -> None:
         super().__init__(daemon=True)
         self.pid, self.every, self.peak, self._halt = pid, every, 0, threading.Event()
+        self.actor_peaks: dict[int, int] = {}
+        self.ray_daemons_peak = 0
 
     def run(self) -> None:
         while not self._halt.is_set():
-            self.peak = max(self.peak, _tree_rss(self.pid))
+            tree = _tree(self.pid)
+            self.peak = max(self.peak, sum(tree.values()))
+            daemons = 0
+            for pid, rss in tree.items():
+                name = _cmdline(pid)  # not cached: a Ray worker renames itself when it becomes an actor
+                if "CopyActor" in name:
+                    self.actor_peaks[pid] = max(self.actor_peaks.get(pid, 0), rss)
+                elif any(d in name for d in ("gcs_server", "raylet", "dashboard", "runtime_env", "log_monitor",
+                                             "monitor.py", "ray::IDLE", "default_worker")):
+                    daemons += rss
+            self.ray_daemons_peak = max(self.ray_daemons_peak, daemons)
             self._halt.wait(self.every)
 
     def stop(self) -> int:
@@ -90,15 +124,17 @@ def run_one(args: argparse.Namespace) -> None:
         )
     summary = rewrite_catalog(
         args.source, args.channels.split(","), args.out, workers=args.workers, limit=args.products,
-        settings=settings, quiet=True, diversity=not baseline, seed=args.seed,
+        settings=settings, quiet=True, diversity=not baseline, seed=args.seed, engine=args.engine,
     )
     print(summary.model_dump_json())
 
 
 # ------------------------------------------------------------------------------ the benchmark
-def measure(source: Path, out: Path, mode: str, workers: int, products: int, channels: str, seed: int) -> dict[str, Any]:
+def measure(source: Path, out: Path, mode: str, workers: int, products: int, channels: str, seed: int,
+            engine: str = "local") -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--one", "--mode", mode, "--workers", str(workers), "--products", str(products),
-           "--channels", channels, "--source", str(source), "--out", str(out), "--seed", str(seed)]
+           "--channels", channels, "--source", str(source), "--out", str(out), "--seed", str(seed), "--engine", engine]
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     sampler = PeakSampler(proc.pid)
@@ -107,10 +143,14 @@ def measure(source: Path, out: Path, mode: str, workers: int, products: int, cha
     peak = sampler.stop()
     wall = time.perf_counter() - started
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"{mode} with {workers} worker(s) failed with exit code {proc.returncode}")
+        raise SystemExit(f"{mode} on {engine} with {workers} worker(s) failed with exit code {proc.returncode}")
     summary = json.loads(stdout.strip().splitlines()[-1])
-    return {"mode": mode, "workers": workers, "wall_seconds": round(wall, 1), "peak_rss_mb": round(peak / 2**20),
-            "summary": summary}
+    actors = sorted(sampler.actor_peaks.values())
+    return {"mode": mode, "engine": engine, "workers": workers, "wall_seconds": round(wall, 1),
+            "peak_rss_mb": round(peak / 2**20), "summary": summary,
+            "actor_peak_rss_mb": [round(a / 2**20) for a in actors],
+            "ray_daemons_peak_rss_mb": round(sampler.ray_daemons_peak / 2**20) if engine == "ray" else None,
+            "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
 
 
 def quality(out: Path, similarity_max: float) -> dict[str, Any]:
@@ -141,6 +181,8 @@ def main() -> None:
     ap.add_argument("--modes", default="refine,baseline")
     ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--engine", choices=("local", "ray"), default="local",
+                    help="ray: run every configuration on the local pool and on Ray Data (workers = actors)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--keep", type=Path, help="keep outputs in this folder (default: a temp folder)")
     # child mode
@@ -152,6 +194,7 @@ def main() -> None:
         args.workers = int(args.workers)
         run_one(args)
         return
+    engines = ["local", "ray"] if args.engine == "ray" else ["local"]
     if not args.source.is_file():
         raise SystemExit(f"catalog not found: {args.source}")
 
@@ -161,26 +204,50 @@ def main() -> None:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="copyloop-bench-batch-"))
     folder.mkdir(parents=True, exist_ok=True)
     results = []
-    for mode in args.modes.split(","):
-        for workers in (int(w) for w in args.workers.split(",")):
-            out = folder / f"{mode}-w{workers}.jsonl"
-            for stale in folder.glob(f"{out.name}*"):
-                stale.unlink()
-            print(f"running {mode} with {workers} worker(s) on {args.products} products ...", file=sys.stderr, flush=True)
-            res = measure(args.source, out, mode, workers, args.products, args.channels, args.seed)
-            res["quality"] = quality(out, similarity_max)
-            s = res["summary"]
-            res["products_per_minute"] = round(s["products"] / res["wall_seconds"] * 60, 2) if res["wall_seconds"] else None
-            results.append(res)
-            _print_row(res)
+    runs = [(m, e, int(w)) for m in args.modes.split(",") for e in engines for w in args.workers.split(",")]
+    for mode, engine, workers in runs:
+        out = folder / f"{mode}-{engine}-w{workers}.jsonl"
+        for stale in folder.glob(f"{out.name}*"):
+            stale.unlink()
+        print(f"running {mode} on {engine} with {workers} worker(s) on {args.products} products ...", file=sys.stderr, flush=True)
+        res = measure(args.source, out, mode, workers, args.products, args.channels, args.seed, engine)
+        res["quality"] = quality(out, similarity_max)
+        s = res["summary"]
+        res["products_per_minute"] = round(s["products"] / res["wall_seconds"] * 60, 2) if res["wall_seconds"] else None
+        results.append(res)
+        _print_row(res)
     _print_table(results)
+    _print_engines(results, folder)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
 
+def _print_engines(results: list[dict[str, Any]], folder: Path) -> None:
+    """Local pool against Ray Data: throughput, memory per actor, and whether the copy is identical."""
+    from copyloop.batch.output import read_output
+
+    ray_runs = [r for r in results if r["engine"] == "ray"]
+    if not ray_runs:
+        return
+    print(f"{'mode':<9}{'engine':>7}{'workers':>8}{'products/min':>14}{'peak RSS MB':>13}{'per actor MB':>14}"
+          f"{'Ray daemons MB':>16}{'load avg':>14}")
+    for r in results:
+        actors = "/".join(str(a) for a in r["actor_peak_rss_mb"]) or "-"
+        load = f"{r['load_average'][0]}->{r['load_average'][1]}"
+        print(f"{r['mode']:<9}{r['engine']:>7}{r['workers']:>8}{r['products_per_minute']!s:>14}{r['peak_rss_mb']:>13}"
+              f"{actors:>14}{r['ray_daemons_peak_rss_mb'] or '-'!s:>16}{load:>14}")
+    for r in ray_runs:
+        twin = folder / f"{r['mode']}-local-w{r['workers']}.jsonl"
+        mine = folder / f"{r['mode']}-ray-w{r['workers']}.jsonl"
+        if twin.exists() and mine.exists():
+            same = [(x.product_id, x.channel, x.text) for x in read_output(twin)] == \
+                   [(x.product_id, x.channel, x.text) for x in read_output(mine)]
+            print(f"{r['mode']} w={r['workers']}: Ray and the local pool wrote {'identical' if same else 'DIFFERENT'} copy")
+
+
 def _print_row(r: dict[str, Any]) -> None:
     q = r["quality"]
-    print(f"{r['mode']:>8} w={r['workers']}: {r['products_per_minute']} products/min, peak RSS {r['peak_rss_mb']} MB, "
+    print(f"{r['mode']:>8} {r['engine']} w={r['workers']}: {r['products_per_minute']} products/min, peak RSS {r['peak_rss_mb']} MB, "
           f"mean score {q['mean_score']}, pass rate {q['pass_rate']}, catalog similarity {q['catalog_similarity']}",
           file=sys.stderr, flush=True)
 
@@ -194,7 +261,7 @@ def _print_table(results: list[dict[str, Any]]) -> None:
         print(f"{r['mode']:<9}{r['workers']:>8}{r['products_per_minute']:>14}{r['peak_rss_mb']:>13}{q['mean_score']:>12}"
               f"{q['pass_rate']:>11}{q['mean_iterations']:>7}{q['catalog_similarity']!s:>13}{q['near_duplicates']:>11}"
               f"{s['failed']:>8}{s['redrafted']:>11}")
-    by = {(r["mode"], r["workers"]): r for r in results}
+    by = {(r["mode"], r["workers"]): r for r in results if r["engine"] == "local"}
     for w in sorted({r["workers"] for r in results}):
         a, b = by.get(("refine", w)), by.get(("baseline", w))
         if a and b and a["products_per_minute"] and b["products_per_minute"]:

@@ -2,6 +2,15 @@
 
     .venv/bin/python bench/llm_raw.py [--n 5] [--channels product_description,google_ads_headline]
                                       [--extra-buffers off|on|both] [--json]
+    .venv/bin/python bench/llm_raw.py --batched compare --candidates 3 [--n 5] [--threads 1]
+
+``--batched compare`` measures ``LlamaCppBackend.generate(messages, n=CANDIDATES)`` on the
+drafter's prompts (one prompt per product and channel, its grammar and stops) decoded one
+candidate after another (``batched=False``) and together in one batch per step (``batched=True``),
+product by product in alternation on the same loaded model, so both see the same machine load.
+Next to tokens/s it judges the copy of both paths with the same yardsticks: grammar validity (the
+text is accepted by the channel's GBNF grammar, and complete), the channel's hard length limits,
+invented numbers (digits not in the product's data), mean length.
 
 ``--extra-buffers both`` (the default) loads the model twice in the same run, with llama.cpp's
 extra buffer types (AMX / repacked weights) off (copyloop's default since issue #10) and on, and
@@ -89,6 +98,106 @@ def drafter_calls(products: list[Any], channels: list[str], candidates: int) -> 
     return calls
 
 
+def grammar_verdict(backend: Any, grammar: str, text: str) -> tuple[bool, bool]:
+    """(every character of ``text`` is allowed by the GBNF ``grammar``, the grammar may end there).
+
+    Replays the text's tokens through a fresh llama.cpp grammar sampler, one candidate at a time
+    (a GBNF grammar judges characters, so any tokenization of the same text gives the same answer).
+    """
+    import ctypes
+    import math
+
+    import llama_cpp
+    from llama_cpp._internals import LlamaTokenDataArray
+
+    sampler = llama_cpp.llama_sampler_init_grammar(backend.llama._model.vocab, grammar.encode("utf-8"), b"root")
+    one = LlamaTokenDataArray(n_vocab=1)
+
+    def allowed(token: int) -> bool:
+        one.candidates_data.id[0] = token
+        one.candidates_data.logit[0] = 0.0
+        one.candidates_data.p[0] = 0.0
+        one.candidates.size = 1
+        one.candidates.sorted = False
+        one.candidates.selected = -1
+        llama_cpp.llama_sampler_apply(sampler, ctypes.byref(one.candidates))
+        return math.isfinite(float(one.candidates_data.logit[0]))
+
+    try:
+        for token in backend.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False):
+            if not allowed(token):
+                return False, False
+            llama_cpp.llama_sampler_accept(sampler, token)
+        return True, allowed(backend.llama.token_eos())
+    finally:
+        llama_cpp.llama_sampler_free(sampler)
+
+
+def compare_batched(backend: Any, products: list[Any], channels: list[str], candidates: int, seed: int) -> list[dict[str, Any]]:
+    """Sequential against batched decoding of ``candidates`` samples per prompt (see module doc)."""
+    from drafter import invented_numbers, within_length  # bench/drafter.py
+
+    from copyloop.agents.draft_prompt import ANGLES, build_messages, grammar_for, stop_sequences, token_budget
+    from copyloop.tools.channels import ChannelRegistry
+    from copyloop.tools.text import word_count
+
+    registry = ChannelRegistry()
+    rows: list[dict[str, Any]] = []
+    for channel in channels:
+        spec = registry.get(channel)
+        acc = {mode: {"tokens": 0, "seconds": 0.0, "texts": [], "valid": 0, "complete": 0, "length_ok": 0,
+                      "invented": 0, "words": 0} for mode in ("sequential", "batched")}
+        for product in products:
+            angle = ANGLES[0]
+            grammar = grammar_for(spec, product)
+            kwargs = dict(n=candidates, max_tokens=token_budget(spec), temperature=angle.temperature, seed=seed,
+                          grammar=grammar, stop=stop_sequences(spec))
+            messages = build_messages(product, spec, angle=angle)
+            for mode in ("sequential", "batched"):
+                backend.batched = mode == "batched"
+                before = backend.stats.tokens_generated
+                started = time.perf_counter()
+                texts = backend.generate(messages, **kwargs)
+                a = acc[mode]
+                a["seconds"] += time.perf_counter() - started
+                a["tokens"] += backend.stats.tokens_generated - before
+                for text in texts:
+                    valid, complete = grammar_verdict(backend, grammar, text)
+                    a["valid"] += valid
+                    a["complete"] += complete
+                    a["length_ok"] += within_length(text.strip(), spec)
+                    a["invented"] += bool(invented_numbers(text, product))
+                    a["words"] += word_count(text)
+                    a["texts"].append(text)
+        for mode, a in acc.items():
+            n = len(a["texts"]) or 1
+            rows.append({
+                "channel": channel, "mode": mode, "candidates": candidates, "calls": len(products),
+                "completions": len(a["texts"]), "tokens": a["tokens"], "seconds": round(a["seconds"], 2),
+                "tokens_per_second": round(a["tokens"] / a["seconds"], 2) if a["seconds"] else 0.0,
+                "grammar_valid": round(a["valid"] / n, 3), "grammar_complete": round(a["complete"] / n, 3),
+                "within_length": round(a["length_ok"] / n, 3), "invented_number_rate": round(a["invented"] / n, 3),
+                "mean_words": round(a["words"] / n, 1), "distinct": len(set(a["texts"])),
+                "sample": a["texts"][0][:100] if a["texts"] else "",
+            })
+    return rows
+
+
+def print_comparison(rows: list[dict[str, Any]]) -> None:
+    head = (f"{'channel':22s} {'mode':10s} {'tokens':>7s} {'seconds':>8s} {'tokens/s':>9s} {'grammar ok':>10s} "
+            f"{'complete':>8s} {'length ok':>9s} {'invented#':>9s} {'words':>6s} {'distinct':>8s}")
+    print(head)
+    for r in rows:
+        print(f"{r['channel']:22s} {r['mode']:10s} {r['tokens']:7d} {r['seconds']:8.1f} {r['tokens_per_second']:9.1f} "
+              f"{r['grammar_valid']:10.2f} {r['grammar_complete']:8.2f} {r['within_length']:9.2f} "
+              f"{r['invented_number_rate']:9.2f} {r['mean_words']:6.1f} {r['distinct']:5d}/{r['completions']}")
+    by = {(r["channel"], r["mode"]): r for r in rows}
+    for channel in dict.fromkeys(r["channel"] for r in rows):
+        seq, bat = by.get((channel, "sequential")), by.get((channel, "batched"))
+        if seq and bat and seq["tokens_per_second"]:
+            print(f"{channel}: batched / sequential = {bat['tokens_per_second'] / seq['tokens_per_second']:.2f}x tokens/s")
+
+
 def load_products(path: Path, n: int) -> list[Any]:
     from copyloop.tools.catalog import read_catalog
 
@@ -110,8 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--extra-buffers", choices=("off", "on", "both"), default="both",
                     help="llama.cpp extra buffer types (AMX/repack): off is copyloop's default")
+    ap.add_argument("--batched", choices=("off", "compare"), default="off",
+                    help="compare: generate(n=CANDIDATES) decoded sequentially and batched, side by side, with "
+                         "quality yardsticks; off: the raw create_completion figures")
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="also print one JSON line with every figure")
     args = ap.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/drafter.py's yardsticks
 
     import json
 
@@ -130,6 +244,16 @@ def main(argv: list[str] | None = None) -> int:
         load = time.perf_counter() - started
         label_buf = "extra buffers on" if extra else "extra buffers off"
         print(f"[{label_buf}] model: {backend.model_path.name}  threads: {backend.n_threads}  load: {load:.2f} s")
+        if args.batched == "compare":
+            print(f"  load average before: {os.getloadavg()[0]:.2f}")
+            rows = compare_batched(backend, load_products(args.csv, args.n), channels, args.candidates, args.seed)
+            for r in rows:
+                r["extra_buffers"] = extra
+            print_comparison(rows)
+            print(f"  load average after: {os.getloadavg()[0]:.2f}")
+            figures.extend(rows)
+            del backend
+            continue
         for channel in channels:
             mine = [c for c in calls if c["channel"] == channel]
             for label, use_grammar in (("grammar", True), ("no grammar", False)):

@@ -47,6 +47,14 @@ class LLMSettings(BaseModel):
         ),
     )
     fact_samples: int = Field(3, ge=0, le=8, description="model samples per planned fact (0: rule-based sentences only)")
+    batched_decoding: bool = Field(
+        False,
+        description=(
+            "decode the n candidates of one generate call together (the prompt evaluated once, one llama.cpp "
+            "batch per step); off by default: on the bundled Q4_1 model and an AVX2 CPU it measured no faster "
+            "than one after another (bench/llm_raw.py --batched compare), see README 'Batched decoding'"
+        ),
+    )
     extra_buffer_types: bool = Field(
         False,
         description=(

@@ -1,5 +1,8 @@
 """Real servers the integration tests talk to, started by the tests themselves.
 
+``ChromaServer`` runs ``chroma run --path DIR`` (the CLI of the installed chromadb, so server and
+client are the same version) on a free loopback port.
+
 ``PostgresServer`` runs a throw-away PostgreSQL cluster (the machine's own PostgreSQL 15 binaries)
 in a temporary folder on a free loopback port. ``initdb`` and ``pg_ctl`` refuse to run as root,
 so as root they run as the ``postgres`` user (``runuser -u postgres``), in a folder that user owns.
@@ -10,12 +13,15 @@ before the tests; elsewhere the fixture skips with the reason.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 
@@ -96,4 +102,62 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-__all__ = ["PostgresServer", "free_port", "postgres_bin"]
+def chroma_bin() -> Path | None:
+    """The ``chroma`` command of this environment's chromadb, or None."""
+    beside = Path(sys.executable).parent / "chroma"
+    if beside.exists():
+        return beside
+    found = shutil.which("chroma")
+    return Path(found) if found else None
+
+
+class ChromaServer:
+    """``chroma run --path DIR --host 127.0.0.1 --port P``: ``start()``, ``url``, ``version()``, ``stop()``."""
+
+    def __init__(self, exe: Path, path: Path) -> None:
+        self.exe = exe
+        self.path = path
+        self.port = free_port()
+        self.log = path.parent / f"chroma-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> "ChromaServer":
+        env = dict(os.environ, ANONYMIZED_TELEMETRY="False")
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(self.exe), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"chroma run exited with {self.proc.returncode}: {self.log.read_text()[-1500:]}")
+            try:
+                self.version()
+                return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"chroma server did not answer on {self.url}: {self.log.read_text()[-1500:]}")
+
+    def version(self) -> str:
+        """The server's own version (``GET /api/v2/version``)."""
+        with urllib.request.urlopen(f"{self.url}/api/v2/version", timeout=2) as resp:  # noqa: S310 - loopback only
+            return str(json.loads(resp.read().decode()))
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.proc = None
+
+
+__all__ = ["ChromaServer", "PostgresServer", "chroma_bin", "free_port", "postgres_bin"]

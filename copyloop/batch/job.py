@@ -9,7 +9,8 @@
    settings that change copy, column mapping, seed, engine factory); the job store beside the
    output (``OUT.jobs.sqlite``) already holds every item a previous run finished, keyed by a hash
    of the product row, so a re-run skips them and redoes only missing, failed or edited items.
-3. **Draft** every remaining item in a worker pool (or in-process for ``workers=1``); each result
+3. **Draft** every remaining item in a worker pool (or in-process for ``workers=1``, or on Ray
+   Data actors with ``engine="ray"``: ``batch.ray_engine``); each result
    is committed to SQLite the moment it arrives, and the output file is rewritten atomically from
    the store every ``snapshot_seconds`` and at the end — ``kill -9`` loses only what was running.
 4. **Diversity**: measure how alike the catalog reads (mean pairwise cosine, near-duplicates,
@@ -31,9 +32,10 @@ import json
 import logging
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -58,6 +60,8 @@ from copyloop.settings import Settings
 
 log = logging.getLogger(__name__)
 
+ENGINES = ("local", "ray")
+
 
 class BatchSummary(BaseModel):
     """What a batch did; ``copyloop batch`` prints it as a table (``--json`` as this object)."""
@@ -69,6 +73,7 @@ class BatchSummary(BaseModel):
     store_path: Path
     channels: list[str]
     dry_run: bool = False
+    engine: str = Field("local", description="local (process pool) or ray (Ray Data actors)")
     workers: int
     products: int = Field(0, description="valid products read (after --limit)")
     items: int = Field(0, description="(product, channel) items planned")
@@ -464,11 +469,16 @@ def rewrite_catalog(
     diversity: bool = True,
     engine_factory: str | None = None,
     snapshot_seconds: float = 30.0,
+    engine: str = "local",
+    address: str | None = None,
 ) -> BatchSummary:
     """Rewrite every product of ``source`` for every channel into ``out`` (see module docstring).
 
     ``workers`` defaults to the number of cores (1 runs in this process); ``engine_factory`` is a
     "module:function" building an engine from Settings in each worker (default: the real Engine).
+    ``engine="ray"`` refines on Ray Data actors instead of the local process pool (``workers`` is
+    then the number of actors, default: the cluster's CPUs; ``address`` is the Ray cluster,
+    e.g. "auto", default: the running Ray or a new local one); the output is the same.
     Raises InputError / UnknownChannelError for problems with the whole input (missing or empty
     file, unknown channel or column, bad output extension); bad rows and failed items do not
     raise — they are counted in the summary and listed in the errors file.
@@ -482,12 +492,11 @@ def rewrite_catalog(
         raise InputError(f"input file does not exist: {source}", field="source")
     if limit is not None and limit < 1:
         raise InputError("--limit must be at least 1", field="limit")
-    workers = available_cores() if workers is None else workers
-    if workers < 1:
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r} (use {' or '.join(ENGINES)})", field="engine")
+    if workers is not None and workers < 1:
         raise InputError("--workers must be at least 1", field="workers")
     factory = engine_factory or os.environ.get(ENGINE_FACTORY_ENV, "").strip() or DEFAULT_ENGINE_FACTORY
-    threads = settings.llm.n_threads or worker_threads(workers)
-    run_settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"n_threads": threads})})
 
     columns = column_map(source, columns)
     plan = plan_catalog(source, columns, limit)
@@ -495,13 +504,28 @@ def rewrite_catalog(
     errors_path, store_path = sidecar(out, "errors.jsonl"), sidecar(out, "jobs.sqlite")
     summary = BatchSummary(
         job_id=job_id, source=source, output=out, errors_path=errors_path, store_path=store_path,
-        channels=channel_list, dry_run=dry_run, workers=workers, products=len(plan.products),
-        items=len(plan.products) * len(channel_list), bad_rows=len(plan.bad), bad_row_examples=plan.bad[:5],
+        channels=channel_list, dry_run=dry_run, engine=engine, workers=workers or available_cores(),
+        products=len(plan.products), items=len(plan.products) * len(channel_list), bad_rows=len(plan.bad),
+        bad_row_examples=plan.bad[:5],
     )
     if dry_run:
         return _dry_run(summary, plan, channel_list, job_id, store_path, started)
 
-    with exclusive_lock(sidecar(out, "lock")), JobStore(store_path) as store:
+    cluster: Any = None
+    if engine == "ray":
+        from copyloop.batch.ray_engine import RayCluster
+
+        cluster = RayCluster(address)
+        cores, largest = cluster.cpus(), cluster.node_cpus()
+    else:
+        cores = largest = available_cores()
+    workers = workers or cores
+    summary.workers = workers
+    # an actor's num_cpus = its llama.cpp threads, and it must fit on one node
+    threads = settings.llm.n_threads or min(worker_threads(workers, cores), largest)
+    run_settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"n_threads": threads})})
+
+    with _closing(cluster), exclusive_lock(sidecar(out, "lock")), JobStore(store_path) as store:
         store.register_job(job_id, str(source.resolve()), channel_list, fingerprint)
         for path in (out, errors_path):
             remove_stale_temps(path)  # left by a run that was killed while writing
@@ -511,7 +535,12 @@ def rewrite_catalog(
         def runner_for() -> Runner:
             nonlocal runner
             if runner is None:
-                runner = make_runner(run_settings, factory, workers, threads)
+                if cluster is not None:
+                    from copyloop.batch.ray_engine import RayRunner
+
+                    runner = RayRunner(run_settings, factory, workers, threads, cluster)
+                else:
+                    runner = make_runner(run_settings, factory, workers, threads)
             return runner
 
         tasks = batch.draft_tasks()
@@ -545,6 +574,16 @@ def rewrite_catalog(
         summary.items_per_second = round(processed / summary.seconds, 4)
         summary.products_per_minute = round(processed / len(channel_list) / summary.seconds * 60, 3)
     return summary
+
+
+@contextmanager
+def _closing(cluster: Any) -> Iterator[None]:
+    """Shut down a Ray instance this batch started (a caller's own ``ray.init`` stays up)."""
+    try:
+        yield
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def _dry_run(summary: BatchSummary, plan: Plan, channels: list[str], job_id: str, store_path: Path,

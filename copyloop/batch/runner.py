@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections import deque
@@ -23,6 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Protocol, Sequence
 
+from copyloop.batch.lifeline import die_with_parent
 from copyloop.batch.worker import (
     FATAL_ERRORS,
     ItemOutcome,
@@ -100,7 +102,7 @@ class PoolRunner:
                 max_workers=self.workers,
                 mp_context=ctx,
                 initializer=_init_or_remember,
-                initargs=(*self._initargs, barrier),
+                initargs=(*self._initargs, barrier, os.getpid()),
             )
             try:
                 # one ping per worker, submitted together, makes the pool start every process now
@@ -182,9 +184,15 @@ _START_BARRIER: "threading.Barrier | None" = None
 START_TIMEOUT_S = 900.0  # model loads on a saturated 2-core box have taken minutes
 
 
-def _init_or_remember(settings: Settings, factory: str, threads: int, barrier: "threading.Barrier | None" = None) -> None:
-    """Initializer that remembers a failure instead of breaking the pool without a reason."""
+def _init_or_remember(settings: Settings, factory: str, threads: int, barrier: "threading.Barrier | None" = None,
+                      parent_pid: int | None = None) -> None:
+    """Initializer that remembers a failure instead of breaking the pool without a reason.
+
+    First of all it ties the worker's life to the batch process (``lifeline``): a parent killed
+    with SIGKILL must not leave workers holding a model each."""
     global _INIT_ERROR, _START_BARRIER
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     _START_BARRIER = barrier
     try:
         init_worker(settings, factory, threads)

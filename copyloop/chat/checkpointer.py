@@ -8,19 +8,33 @@ is a clear ``DependencyError``, not an ``ImportError`` deep in a worker thread.
 
 Checkpoints are deserialised with msgpack's strict allow-list: session state holds only plain
 JSON types, so nothing in the database can make the loader build arbitrary objects.
+
+Postgres connections come from a small pool that checks a connection before lending it: a server
+restart (or a dropped connection) costs nothing but a reconnect, and the next turn works. While
+the server is unreachable, a turn fails with ``SessionStoreError`` (a ``CopyloopError``: a clear
+message at the surface, the DSN and its password never in it) instead of a raw driver error. A
+turn is written as LangGraph checkpoints, each committed on its own (autocommit), and a turn that
+failed half-way resumes from the last complete checkpoint: the thread's history is never torn.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from contextlib import AbstractContextManager, contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from copyloop.errors import DependencyError
+from copyloop.errors import CopyloopError, DependencyError
 from copyloop.settings import Settings
+
+POOL_MAX = 4  # the Slack app drives sessions from a few threads; each turn holds one connection briefly
+CONNECT_TIMEOUT_S = 10.0
+
+
+class SessionStoreError(CopyloopError):
+    """The session checkpointer's database cannot be reached (the message never holds the DSN)."""
 
 
 def _strict_serde() -> JsonPlusSerializer:
@@ -49,21 +63,68 @@ def _sqlite_saver(settings: Settings) -> Iterator[BaseCheckpointSaver]:
 @contextmanager
 def _postgres_saver(dsn: str) -> Iterator[BaseCheckpointSaver]:
     try:
+        import psycopg
         from langgraph.checkpoint.postgres import PostgresSaver
-        from psycopg import Connection
         from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool, PoolTimeout
     except ImportError as exc:
         raise DependencyError(
             "langgraph-checkpoint-postgres",
             "store.postgres_dsn is set, but Postgres sessions need the optional dependency: "
             "pip install 'copyloop[postgres]'",
         ) from exc
-    # autocommit for setup()'s DDL, dict_row because the saver reads rows by column name,
-    # prepare_threshold=0 so it works behind pgbouncer.
-    with Connection.connect(dsn, autocommit=True, prepare_threshold=0, row_factory=dict_row) as conn:
-        saver = PostgresSaver(conn, serde=_strict_serde())
+
+    unreachable = (psycopg.OperationalError, PoolTimeout)
+
+    class ReconnectingPostgresSaver(PostgresSaver):
+        """PostgresSaver over a checked pool; a database it cannot reach is a SessionStoreError.
+
+        Every query of the saver goes through ``_cursor``, the one place to translate errors.
+        """
+
+        @contextmanager
+        def _cursor(self, *, pipeline: bool = False) -> Iterator[Any]:
+            try:
+                with super()._cursor(pipeline=pipeline) as cur:
+                    yield cur
+            except unreachable as exc:
+                raise SessionStoreError(
+                    f"the session database (PostgreSQL) cannot be reached: {type(exc).__name__}: "
+                    f"{_redacted(str(exc), dsn)}; the session is unchanged, try again when it is back"
+                ) from None
+
+    # autocommit for setup()'s DDL and so each checkpoint is durable on its own, dict_row because
+    # the saver reads rows by column name, prepare_threshold=0 so it works behind pgbouncer;
+    # check_connection: a connection the server dropped (restart, failover) is replaced, not lent
+    pool = ConnectionPool(
+        dsn, min_size=1, max_size=POOL_MAX, timeout=CONNECT_TIMEOUT_S, open=False,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        check=ConnectionPool.check_connection, name="copyloop-sessions",
+    )
+    try:
+        pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+    except unreachable as exc:
+        pool.close()
+        raise SessionStoreError(
+            f"the session database (PostgreSQL) cannot be reached: {type(exc).__name__}: {_redacted(str(exc), dsn)}"
+        ) from None
+    try:
+        saver = ReconnectingPostgresSaver(pool, serde=_strict_serde())  # type: ignore[arg-type]
         saver.setup()
         yield saver
+    finally:
+        pool.close()
+
+
+def _redacted(message: str, dsn: str) -> str:
+    """``message`` without the DSN's password (drivers sometimes echo connection strings)."""
+    from urllib.parse import urlsplit
+
+    try:
+        password = urlsplit(dsn).password
+    except ValueError:
+        password = None
+    return message.replace(password, "***") if password else message
 
 
 def open_checkpointer(settings: Settings) -> AbstractContextManager[BaseCheckpointSaver]:
@@ -74,4 +135,4 @@ def open_checkpointer(settings: Settings) -> AbstractContextManager[BaseCheckpoi
     return _sqlite_saver(settings)
 
 
-__all__ = ["open_checkpointer"]
+__all__ = ["SessionStoreError", "open_checkpointer"]

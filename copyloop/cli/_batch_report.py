@@ -39,7 +39,7 @@ def summary_table(s: BatchSummary) -> Table:
         t.add_row("seconds", f"{s.seconds:.1f}")
         t.add_row("items/s", _fmt(s.items_per_second))
         t.add_row("products/min", _fmt(s.products_per_minute))
-        t.add_row("workers", str(s.workers))
+        t.add_row("workers", f"{s.workers} Ray actor(s)" if s.engine == "ray" else str(s.workers))
         t.add_row("output", escape(str(s.output)))
     t.add_row("bad input rows", f"[red]{s.bad_rows}[/]" if s.bad_rows else "0")
     if s.bad_rows or s.failed:

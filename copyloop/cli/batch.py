@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         input: Path = typer.Argument(..., help="catalog file: CSV, JSONL or Parquet", show_default=False),
         channels: str = typer.Option("product_description", "--channels", "-c", help="comma-separated channel names"),
         out: Path = typer.Option(..., "--out", "-o", help="output file: .jsonl, .csv or .parquet (job store and errors file go beside it)"),
-        workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="worker processes (default: number of cores; 1 = in-process)"),
+        workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="worker processes, or Ray actors with --engine ray (default: number of cores; 1 = in-process for the local engine)"),
         limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="read only the first N rows"),
         dry_run: bool = typer.Option(False, "--dry-run", help="validate the input and show what would run; loads no model"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar (for logs); the summary is still printed"),
@@ -47,6 +47,8 @@ def register(app: typer.Typer) -> None:
         max_iterations: Optional[int] = typer.Option(None, "--max-iterations", min=1, help="refinement rounds at most (default: settings)"),
         candidates: Optional[int] = typer.Option(None, "--candidates", min=1, help="drafts per round (default: settings)"),
         snapshot_seconds: float = typer.Option(30.0, "--snapshot-seconds", min=0.0, help="how often the output file is refreshed during the run"),
+        engine: str = typer.Option("local", "--engine", help="local: a process pool on this machine; ray: Ray Data actors (pip install 'copyloop[ray]')"),
+        address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address for --engine ray ('auto': the cluster this machine joined; default: a new local Ray)"),
         engine_factory: Optional[str] = typer.Option(None, "--engine-factory", help="module:function building the engine in each worker (advanced)"),
         as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
     ) -> None:
@@ -70,6 +72,7 @@ def register(app: typer.Typer) -> None:
                     input, channels.split(","), out, workers=workers, limit=limit, dry_run=dry_run,
                     settings=settings, columns=_parse_columns(column), quiet=quiet, seed=seed,
                     diversity=diversity, engine_factory=engine_factory, snapshot_seconds=snapshot_seconds,
+                    engine=engine, address=address,
                 )
             except KeyboardInterrupt:
                 err_console.print("interrupted: finished items are saved; run the same command again to resume")

@@ -91,7 +91,7 @@ def test_sigkill_mid_run_then_resume_loses_and_duplicates_nothing(tmp_path: Path
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "batch exited early"
             assert time.monotonic() < deadline, "the batch never committed an item"
             time.sleep(0.1)
-        os.kill(proc.pid, signal.SIGKILL)  # the batch parent dies without any cleanup
+        os.kill(proc.pid, signal.SIGKILL)  # the batch parent dies without any cleanup (its workers follow: lifeline.py)
         proc.wait(timeout=10)
     finally:
         try:

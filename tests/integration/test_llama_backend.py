@@ -36,6 +36,11 @@ def backend() -> LlamaCppBackend:
 
 
 @pytest.fixture(scope="module")
+def batched() -> LlamaCppBackend:
+    return LlamaCppBackend.from_settings(LLMSettings(lora_path="none", batched_decoding=True), cache=BackendCache())
+
+
+@pytest.fixture(scope="module")
 def product() -> ProductBrief:
     return ProductBrief(
         title="Wooden Train Set for Toddlers",
@@ -57,11 +62,61 @@ def test_same_seed_gives_identical_text(backend: LlamaCppBackend) -> None:
     assert a == b and a[0].strip()
 
 
-def test_n_completions_use_consecutive_seeds(backend: LlamaCppBackend) -> None:
+def test_n_completions_use_consecutive_seeds_sequentially(backend: LlamaCppBackend) -> None:
+    assert not backend.batched  # the default (see LLMSettings.batched_decoding)
     both = backend.generate(MESSAGES, n=2, max_tokens=16, temperature=0.9, seed=40)
     assert both == backend.generate(MESSAGES, max_tokens=16, temperature=0.9, seed=40) + backend.generate(
         MESSAGES, max_tokens=16, temperature=0.9, seed=41
     )
+
+
+def test_batched_candidates_are_reproducible_and_each_has_its_own_seed(batched: LlamaCppBackend) -> None:
+    backend = batched
+    calls = backend.stats.batched_calls
+    three = backend.generate(MESSAGES, n=3, max_tokens=24, temperature=1.0, seed=7)
+    assert backend.stats.batched_calls == calls + 1  # one call, decoded together
+    assert len(three) == 3 and len(set(three)) == 3 and all(t.strip() for t in three)
+    backend.generate([{"role": "user", "content": "Something else entirely."}], n=2, max_tokens=8, seed=1)
+    assert backend.generate(MESSAGES, n=3, max_tokens=24, temperature=1.0, seed=7) == three  # whatever ran before
+    # greedy: every candidate's first token is the argmax of the one shared prompt evaluation (later
+    # tokens may part at near-ties: llama.cpp's numerics depend on a pass's shape, not on the other
+    # candidates' tokens)
+    greedy = backend.generate(MESSAGES, n=3, max_tokens=16, temperature=0.0, seed=0)
+    first = {backend.llama.tokenize(g.encode(), add_bos=False)[0] for g in greedy}
+    assert len(first) == 1, greedy
+    top = int(backend.decoder.prompt_logits(backend.format_prompt(MESSAGES)).argmax())
+    alone = backend.llama.detokenize([top]).decode("utf-8", "ignore")
+    assert all(g.startswith(alone) for g in greedy), (alone, greedy)
+
+
+def test_batched_stops_budget_and_grammar_are_per_candidate(batched: LlamaCppBackend) -> None:
+    backend = batched
+    grammar = 'root ::= [a-z]{2,8} ("." | " stop" [a-z ]{0,30})'
+    out = backend.generate(MESSAGES, n=4, max_tokens=40, temperature=1.2, seed=3, grammar=grammar)
+    assert all(re.fullmatch(r"[a-z]{2,8}(\.| stop[a-z ]{0,30})", t) for t in out), out  # each its own grammar state
+    cut = backend.generate(MESSAGES, n=4, max_tokens=40, temperature=1.2, seed=3, grammar=grammar, stop=[" stop"])
+    assert all(re.fullmatch(r"[a-z]{2,8}\.?", t) for t in cut), cut  # the text before the stop string
+    short = backend.generate(MESSAGES, n=3, max_tokens=3, temperature=0.8, seed=9)
+    assert all(backend.count_tokens(t) <= 4 for t in short), short
+
+
+def test_batched_context_carries_the_adapter() -> None:
+    """The batched decoder's second context must see the same weights (adapter included): the
+    logits after a prompt match the Llama's own context exactly."""
+    import numpy as np
+
+    tuned = LlamaCppBackend.from_settings(LLMSettings(batched_decoding=True), cache=BackendCache())
+    assert tuned.lora_path is not None
+    prompt = tuned.format_prompt(MESSAGES)
+    tokens = tuned.decoder.prompt_tokens(prompt)
+    tuned.llama.reset()
+    tuned.llama.eval(tokens)
+    import llama_cpp
+
+    mine = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(tuned.llama._ctx.ctx, -1), shape=(tuned.llama.n_vocab(),)).copy()
+    assert np.array_equal(tuned.decoder.prompt_logits(prompt), mine)
+    plain = LlamaCppBackend.from_settings(LLMSettings(lora_path="none"), cache=BackendCache())
+    assert not np.array_equal(plain.decoder.prompt_logits(prompt), mine)  # the adapter does change them
 
 
 def test_grammar_makes_output_exact(backend: LlamaCppBackend) -> None:

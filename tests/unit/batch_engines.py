@@ -151,3 +151,33 @@ def fake_llm_engine(settings: Settings) -> Any:
 
     _log("engines", "built")
     return Engine(settings, llm=FakeLLM(default=_fake_reply), scorer=HashScorer(), store=None)
+
+
+class CountingStore:
+    """A retrieval store that logs every search (pid, hits) to BATCH_TEST_LOG, then answers from
+    the real store: tests see that each worker process really read from a shared Chroma server."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def search(self, *args: Any, **kwargs: Any) -> Any:
+        hits = self.inner.search(*args, **kwargs)
+        _log("searches", str(len(hits)))
+        return hits
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def fake_llm_engine_with_store(settings: Settings) -> Any:
+    """``fake_llm_engine`` with the configured retrieval store (a Chroma server when
+    COPYLOOP_STORE__CHROMA_URL is set), seeded by whichever worker gets there first."""
+    from copyloop.agents.llm import FakeLLM
+    from copyloop.engine import Engine
+    from copyloop.tools.embeddings import load_embedder
+    from copyloop.tools.store import CopyStore
+
+    _log("engines", "built")
+    store = CopyStore.from_settings(settings, embedder=load_embedder(settings.embeddings.model_path))
+    _log("seeded", str(store.ensure_seeded()))
+    return Engine(settings, llm=FakeLLM(default=_fake_reply), scorer=HashScorer(), store=CountingStore(store))
