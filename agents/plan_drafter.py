@@ -21,8 +21,8 @@ critic.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
 
 from copyloop.agents.llm import LLMBackend
 from copyloop.agents.realizer import FactRealizer
@@ -73,9 +73,40 @@ class PlanDrafter:
     llm: LLMBackend | None = None
     samples: int = 3
     use_llm: bool = True
+    embedder: Any = None
+    """Sentence embedder for topicality (``copyloop.agents.topicality``); None skips that check."""
 
     def __post_init__(self) -> None:
         self.realizer = FactRealizer(self.llm, samples=self.samples) if self.llm is not None else None
+        self._topical: dict[str, list[PlanFact]] = {}
+
+    def _rank_by_topicality(self, product: ProductBrief, facts: list[PlanFact]) -> list[PlanFact]:
+        """Facts whose sentence reads closer to another product's data than to this one's rank
+        last (salience -3): used only when the plan needs them."""
+        if self.embedder is None or not facts:
+            return facts
+        key = product.model_dump_json(exclude={"warnings"})
+        cached = self._topical.get(key)
+        if cached is not None:
+            return cached
+        from copyloop.agents.topicality import margins
+
+        noun = product_type(product).split()[-1]
+        kind = product_type(product)
+        sentences = [anchor(fact_sentence(f, f"The {noun.lower()}", first=True, kind=kind), noun, product.title) for f in facts]
+        found = margins(product, sentences, self.embedder)
+        if not found:
+            return facts
+        from copyloop.tools.vocab import filler_phrases
+
+        ranked = [
+            replace(f, salience=round(f.salience - 3.0, 3), offtopic=True) if m < 0 or filler_phrases(f.text) else f
+            for f, m in zip(facts, found)
+        ]
+        if len(self._topical) > 256:
+            self._topical.clear()
+        self._topical[key] = ranked
+        return ranked
 
     # The DraftWriter protocol ------------------------------------------------------------------
     def draft(
@@ -95,7 +126,7 @@ class PlanDrafter:
         product gives nothing to say at all."""
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
-        facts = product_facts(product)
+        facts = self._rank_by_topicality(product, product_facts(product))
         parsed = parse_requests(list(feedback), facts, human=human)
         requests = parsed.requests
         shape = _shape(spec)
@@ -173,7 +204,8 @@ class PlanDrafter:
             if options:
                 used["model"] = True
                 return options[pick % len(options)]
-        s = anchor(fact_sentence(fact, subject, first=first), subject, product.title)
+        kind = product_type(product)
+        s = anchor(fact_sentence(fact, subject, first=first, kind=kind), kind.split()[-1], product.title)
         if word_count(s) > MAX_SENTENCE_WORDS:
             s = shorten_sentence(s, MAX_SENTENCE_WORDS)
         return s

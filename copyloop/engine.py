@@ -231,7 +231,9 @@ class Engine:
                     from copyloop.agents.plan_drafter import PlanDrafter
 
                     samples = llm_settings.fact_samples
-                    self._drafter = PlanDrafter(self.llm if samples else None, samples=samples, use_llm=samples > 0)
+                    self._drafter = PlanDrafter(
+                        self.llm if samples else None, samples=samples, use_llm=samples > 0, embedder=self.cached_embedder
+                    )
             return self._drafter
 
     @property

@@ -58,6 +58,9 @@ class PlanFact:
     """How concrete and distinctive the statement is (higher first)."""
     kind: str = "feature"
     """feature | spec | audience | care | brand | filler"""
+    offtopic: bool = False
+    """Its sentence reads closer to another product's data than to this one's (set by the drafter
+    when it has an embedder, ``copyloop.agents.topicality``): used only when a plan needs it."""
 
     @property
     def key(self) -> str:
@@ -357,6 +360,9 @@ def plan_facts(
     ``variant`` > 0 swaps in the next-best facts so candidates of a round differ in content, not
     only in wording. Output keeps the seller's order after the requested facts (it reads better)."""
     usable = [f for f in facts if f.kind in kinds and not _excluded(f, requests.exclude_terms)]
+    topical = [f for f in usable if not f.offtopic or f.key in requests.include]
+    if len(topical) >= min(count, 3):
+        usable = topical
     must = [f for f in usable if f.key in requests.include]
     rest = sorted((f for f in usable if f.key not in requests.include), key=lambda f: (-f.salience, f.index))
     features = [f for f in rest if f.kind == "feature"]

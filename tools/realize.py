@@ -69,7 +69,8 @@ _BASE_VERBS = {"keep", "make", "help", "let", "hold", "stay", "fit", "work", "co
 _MASS_NOUNS = {"vision", "talk", "cushioning", "protection", "storage", "support", "lighting", "sound", "comfort",
                "padding", "construction", "fabric", "material", "cotton", "nylon", "polyester", "plastic", "wood",
                "steel", "leather", "fun", "play", "learning", "information", "equipment", "furniture", "clothing",
-               "insulation", "ventilation", "traction", "grip", "coverage", "care", "power", "control", "audio", "video"}
+               "insulation", "ventilation", "traction", "grip", "coverage", "care", "power", "control", "audio", "video",
+               "paint", "music", "light", "water", "air", "space", "storage", "safety", "quality", "durability"}
 _PARTICIPLE_TAIL = {"included", "sold", "required", "recommended", "needed", "provided", "shown", "packed", "made",
                     "available", "attached", "supplied", "pictured"}
 _PREPOSITIONS = {"with", "from", "by", "in", "for", "to", "on", "of", "and", "using", "into", "at", "onto", "under",
@@ -146,7 +147,7 @@ def _article(np: str) -> str:
         if _plural(np):
             return ""
         return "an " if first[:1] == "8" or first.startswith(("11", "18")) else "a "
-    if _plural(np) or _head(np) in _MASS_NOUNS:
+    if _plural(np) or _head(np) in _MASS_NOUNS or " and " in np.lower():
         return ""
     return "an " if first[:1] in "aeiou" else "a "
 
@@ -168,9 +169,12 @@ def _tidy(text: str) -> str:
     return " ".join(text.split())
 
 
-def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False) -> str:
+def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, kind: str = "") -> str:
     """The fact as one sentence, lightly edited; ``subject`` opens it when the fact has none
-    ("The skillet" the first time, "It" after that)."""
+    ("The skillet" the first time, "It" after that). ``kind`` is the product's type ("Number
+    Puzzle"): a noun phrase about that kind of thing *is* it ("It is a classic number puzzle"),
+    anything else it *has*."""
+    kind_words = {w.lower() for w in kind.split() if len(w) > 2}
     text = _tidy(fact.text)
     label = fact.label.lower()
     subj = _subject(subject, first)
@@ -220,10 +224,14 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False) -
         return _end(f"{subj} comes {_lower_first(text)}")
     if w0 in {"for", "to", "from", "at", "on"}:
         return _end(f"{subj} is {_lower_first(text)}")
-    if w0 in {"sizes", "size", "colors", "colours"}:
+    if w0 in {"it's", "it", "they", "they're", "these", "those", "you", "you're", "you'll", "we", "we're", "there", "there's"}:
+        return _end(_cap(text))  # already says who does what
+    if w0 in {"sizes", "colors", "colours"} or (w0 == "size" and not has_verb_after_subject):
         return _end(f"{subj} comes in {_lower_first(text)}")
     if w0 == "available":
         return _end(f"{subj} is {_lower_first(text)}")
+    if w0.endswith("ly") and (w1 in _VERBS_S or (w1.endswith("s") and len(w1) > 3)):
+        return _end(f"{subj} {_lower_first(text)}")  # "Easily wipes clean" -> "It easily wipes clean"
     if len(words) >= 3 and ((w1.endswith("s") and lowered[2] in _BASE_VERBS) or (w0.endswith("s") and w1 in _BASE_VERBS and w0 not in _VERBS_S)):
         return _end(_cap(text))  # "Taped seams keep water out", "Kids learn ..."
     if len(words) >= 3 and w1.endswith("s") and not w1.endswith("ss") and not w0.endswith("s") and w0 not in _IMPERATIVES \
@@ -231,8 +239,6 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False) -
         w2 = lowered[2]
         if w2 in _PREPOSITIONS or w2.endswith("ly") or w2 in {"flat", "clean", "up", "down", "out", "away", "together", "apart", "open", "closed", "tight", "well"}:
             return _end(_cap(text))  # "Tunnel collapses flat for easy storage"
-    if w0.endswith("ly") and (w1 in _VERBS_S or (w1.endswith("s") and len(w1) > 3)):
-        return _end(f"{subj} {_lower_first(text)}")  # "Easily wipes clean" -> "It easily wipes clean"
     if w0 in _SUBORDINATORS and len(words) >= 4:
         return _end(_cap(text))  # "As kids follow along ..., they develop ..."
     if w0 in _DETERMINERS and len(words) >= 5 and has_verb_after_subject:
@@ -245,6 +251,8 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False) -
         after = text.split(",", 1)[1].lower().split()
         if any(re.sub(r"[^a-z']", "", w) in _AUX | _VERBS_S for w in after[1:10]) and w0 not in _PARTICIPLES:
             return _end(_cap(text))  # "Adored by children, award-winning Moonlite and the reels create ..."
+    if w0 in _PARTICIPLES and any(w in {"is", "are", "was", "were"} for w in lowered[1:10]):
+        return _end(_cap(text))  # "Recommended weight limit is 80 pounds"
     participle = w0 in _PARTICIPLES or (w0.endswith("ed") and len(w0) > 4 and w0 not in {"bed", "red", "speed", "seed", "need"}) or w0.startswith("pre-")
     if participle and (len(words) == 1 or w1 in _PREPOSITIONS or w0 in {"made", "built", "designed", "crafted", "recommended", "intended", "suitable", "ideal", "perfect", "great", "safe", "compatible", "available", "ready", "easy", "suited", "inspired", "licensed", "certified"} and w1 in _PREPOSITIONS):
         return _end(f"{subj} is {_lower_first(text)}")
@@ -266,11 +274,13 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False) -
     if _MATERIAL_NP_RE.match(text):
         return _end(f"{subj} is made of {_lower_first(text)}")
     np = _lower_first(text.rstrip(". "))
-    verb = "is" if _head(np) in _ROLE_NOUNS or re.search(r"\band (?:very |so )?\w+ to \w+", np) else "has"
+    head = _head(np)
+    names_kind = bool(kind_words) and (head in kind_words or head.rstrip("s") in kind_words)
+    verb = "is" if head in _ROLE_NOUNS or names_kind or re.search(r"\band (?:very |so )?\w+ to \w+", np) else "has"
     return _end(f"{subj} {verb} {_article(np)}{np}")
 
 
-def anchor(sentence: str, subject: str, title: str) -> str:
+def anchor(sentence: str, noun: str, title: str) -> str:
     """Tie a seller sentence that never names the product to it: "Taped seams keep water out." ->
     "The jacket's taped seams keep water out." Only when the sentence starts with a common noun
     phrase that is not a person ("Children won't ...") and carries none of the title's words, so
@@ -278,13 +288,13 @@ def anchor(sentence: str, subject: str, title: str) -> str:
     from copyloop.tools.vocab import stem, tokens
 
     words = sentence.split()
-    if len(words) < 3 or not subject.lower().startswith(("the ", "this ", "your ")):
+    if len(words) < 3 or not noun.isalpha():
         return sentence
     title_stems = {stem(w) for w in tokens(title) if len(w) > 2}
     if {stem(w) for w in tokens(sentence)} & title_stems:
         return sentence
     w0 = re.sub(r"[^a-z'-]", "", words[0].lower())
-    if (not words[0][:1].isupper() or words[0].isupper() or w0 in _PEOPLE or w0 in _DETERMINERS or w0 in _IMPERATIVES
+    if (not words[0][:1].isupper() or words[0].isupper() or w0.endswith("ly") or w0 in _PEOPLE or w0 in _DETERMINERS or w0 in _IMPERATIVES
             or w0 in _SUBORDINATORS or w0 in _VERBS_S or w0 in {"it", "its", "this", "these", "no", "not", "with", "for", "all",
                                                                    "each", "every", "one", "both", "as", "from", "in", "on"}
             or words[0][1:2].isupper() or any(c.isdigit() for c in words[0])):
@@ -292,7 +302,9 @@ def anchor(sentence: str, subject: str, title: str) -> str:
     lowered = [re.sub(r"[^a-z'-]", "", w.lower()) for w in words]
     if not any(w in _AUX or w in _VERBS_S or w in _BASE_VERBS for w in lowered[1:6]):
         return sentence
-    owner = subject.split()[-1]
+    owner = noun.lower()
+    if w0.rstrip("s") == owner.rstrip("s"):
+        return sentence
     return f"The {owner}'s {words[0][:1].lower() + words[0][1:]} {' '.join(words[1:])}"
 
 
