@@ -31,7 +31,10 @@ def test_refine_a_product_dict() -> None:
     assert isinstance(result, RefineResult)
     assert result.passed and result.product_id == PRODUCT.id and result.channel == "product_description"
     assert engine.last_run.refines == 1 and engine.last_run.seconds > 0
-    assert engine.stats.llm_tokens > 0
+    assert engine.stats.llm_tokens == 0  # round 0 is rule-based: the model is not asked
+    # a round that does not reach the threshold is revised, and revisions may use the model
+    result = engine.refine(PRODUCT.model_dump(), threshold=0.9, candidates=2, max_iterations=2)
+    assert result.iterations == 2 and engine.stats.llm_tokens > 0
 
 
 def test_missing_title_is_a_clear_input_error() -> None:
