@@ -326,6 +326,11 @@ class PlanDrafter:
             while spec.max_words and word_count(text) > spec.max_words and len(body) > 3:
                 body.pop()
                 text = _paragraphs(head, body, tail, spec)
+            if requests.length < 0 and previous:  # "shorter" means shorter than the draft it was said about
+                limit = word_count(previous)
+                while word_count(text) >= limit and len(body) > 3:
+                    body.remove(min(body, key=word_count) if len(body) > 4 else body[-1])
+                    text = _paragraphs(head, body, tail, spec)
             used["facts"] = [f.key for f, s in sentences if s in body]
             return text, used
 

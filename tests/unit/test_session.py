@@ -65,14 +65,16 @@ def test_say_feeds_the_request_into_the_loop_and_honours_it(session: Session, en
 
 def test_requests_change_the_plan_and_the_reply_says_how(session: Session) -> None:
     """Issue #11, item 9: mention X puts X in, remove Y takes Y out, a tone changes the wording."""
-    first = session.current.text
-    assert "groove" in first.lower() and "mineral oil" not in first.lower()
-    reply = session.say("remove the sentence about the juice groove")
-    assert reply.changed and "groove" not in reply.text.lower()
-    assert "leave out: juice" in reply.notes or any("leave out" in n for n in reply.notes)
-    reply = session.say("mention the mineral oil")
-    assert reply.changed and "mineral oil" in reply.text.lower()
-    assert any(n.startswith("mention: Finished with food-safe mineral oil") for n in reply.notes), reply.notes
+    first = session.current.text.lower()
+    # the plan decides which facts the first draft carries: remove one it has, ask for one it lacks
+    present = next(w for w in ("groove", "dishwasher", "sizes", "reversible", "rubber") if w in first)
+    absent = next(w for w in ("mineral oil", "rubber feet", "reversible", "18 x 12") if w not in first)
+    reply = session.say(f"remove the sentence about the {present}")
+    assert reply.changed and present not in reply.text.lower()
+    assert any(n.startswith("leave out") for n in reply.notes), reply.notes
+    reply = session.say(f"mention the {absent}")
+    assert reply.changed and absent in reply.text.lower()
+    assert any(n.startswith("mention: ") for n in reply.notes), reply.notes
     before = session.current.text
     reply = session.say("make it more playful")
     assert reply.changed and reply.text != before and "tone: playful" in reply.notes
@@ -181,10 +183,11 @@ def test_failed_turn_is_recorded_and_the_session_stays_usable(settings: Settings
     with SessionStore(settings, engine) as good:
         thread_id = good.start(PRODUCT).thread_id
 
-    def explode(call: object, index: int) -> str:
-        raise RuntimeError("model crashed")
+    class Exploding:
+        def score(self, texts, channel=None):  # noqa: ANN001, ANN202
+            raise RuntimeError("model crashed")
 
-    broken = Engine(settings, llm=FakeLLM(default=explode), store=None, scorer=engine.scorer, embedder=engine.embedder)
+    broken = Engine(settings, llm=FakeLLM(), store=None, scorer=Exploding(), embedder=engine.embedder)
     with SessionStore(settings, broken) as store:
         with pytest.raises(RuntimeError, match="model crashed"):
             store.resume(thread_id).say("more playful")
@@ -203,3 +206,16 @@ def test_turn_cut_short_by_a_crash_is_recovered_on_resume(store: SessionStore) -
     resumed = store.resume(session.thread_id)
     assert resumed.history()[-1].kind == "error"
     assert resumed.say("more playful").changed
+
+
+def test_turns_are_langchain_messages_in_the_session_state(session: Session) -> None:
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    session.say("make it shorter")
+    with pytest.raises(RuleRefusal):
+        session.say("add 'cures colds'")
+    msgs = session.messages()
+    assert [type(m) for m in msgs] == [AIMessage, HumanMessage, AIMessage, HumanMessage, AIMessage]
+    assert msgs[1].content == "make it shorter" and msgs[2].content == session.current.text and msgs[2].name == "draft"
+    assert msgs[4].name == "refusal" and "health" in msgs[4].content.lower()
+    assert all(m.id for m in msgs)  # add_messages gives every message an id
