@@ -12,6 +12,7 @@ topicality is simply not used.
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from copyloop.tools.schemas import ProductBrief
+
+log = logging.getLogger(__name__)
 
 REFERENCE_PATH = Path(__file__).resolve().parent / "artifacts" / "reference_products.npz"
 SAME_PRODUCT = 0.97
@@ -41,6 +44,15 @@ def _reference(path: str) -> np.ndarray | None:
         return np.asarray(data["vectors"], dtype=np.float32)
 
 
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        log.warning(message)
+
+
 def reference_vectors(path: Path | None = None) -> np.ndarray | None:
     """The other products' data embeddings (None when the artifact is missing)."""
     with _LOCK:
@@ -57,6 +69,11 @@ def margins(product: ProductBrief, sentences: Sequence[str], embedder: Any, refe
 
     vecs = embed(embedder, [product_data_text(product), *sentences])
     own_doc, sent = vecs[0], vecs[1:]
+    if own_doc.shape[0] != ref.shape[1]:
+        # The reference was embedded by another model (a test double, or a user's own
+        # embedder): its space is not comparable, so topicality has nothing to say.
+        _warn_once(f"topicality off: the embedder gives {own_doc.shape[0]}-d vectors, the reference is {ref.shape[1]}-d")
+        return []
     keep = (ref @ own_doc) < SAME_PRODUCT
     others = ref[keep] if keep.any() else ref
     own = sent @ own_doc

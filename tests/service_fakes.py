@@ -81,8 +81,14 @@ class GatedLLM(FakeLLM):
 
 
 def service_engine(settings: Settings, llm: Any = None) -> Engine:
-    """The real Engine with the scripted LLM, the rule scorer, the hashing embedder, no retrieval."""
-    return Engine(settings, llm=llm or FakeLLM(default=copy_writer), scorer=RuleScorer(), store=None, embedder=HashEmbedder())
+    """The real Engine with the scripted LLM, the rule scorer, the hashing embedder, no retrieval.
+
+    The plan drafter asks the model from round 0 here (by default round 0 is rule-based): these
+    tests are about what the service does while a model call runs, so every round must make one."""
+    engine = Engine(settings, llm=llm or FakeLLM(default=copy_writer), scorer=RuleScorer(), store=None, embedder=HashEmbedder())
+    if hasattr(engine.drafter, "model_from_round"):
+        engine.drafter.model_from_round = 0
+    return engine
 
 
 __all__ = ["GatedLLM", "HashEmbedder", "PRODUCT", "RuleScorer", "service_engine"]

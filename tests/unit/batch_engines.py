@@ -165,6 +165,13 @@ class CountingStore:
         _log("searches", str(len(hits)))
         return hits
 
+    def as_retriever(self, channel: str | None = None, category: str | None = None, k: int = 4) -> Any:
+        """The graph retrieves through a LangChain retriever: build it over this wrapper so its
+        searches are counted too (the inner store's own would bypass the log)."""
+        from copyloop.tools.retriever import CopyStoreRetriever
+
+        return CopyStoreRetriever(store=self, channel=channel, category=category, k=k)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
