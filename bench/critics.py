@@ -10,6 +10,14 @@ against their own product; run_texts are the other products' drafts.
 
 Prints mean milliseconds per call for each critic, ``clean``, ``remove_unsupported`` and
 ``check_request``. Nothing here asserts timings.
+
+``--rounds`` also times whole refinement rounds through two shapes of the graph in the same run,
+interleaved product by product (issue #12: one node per critic must not make a round slower):
+the default graph (one node per critic, in parallel, joining at ``score``) and the same graph with
+every critic in a single node (``build_graph(critic_names=())``, the shape before issue #12). The
+round is the real one (the rule-based round 0 of the plan drafter, the real critics, embedder and
+conversion scorer; no retrieval, no model call), and the two shapes must return the same copy and
+score.
 """
 
 from __future__ import annotations
@@ -30,6 +38,9 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=30)
     parser.add_argument("--catalog", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/amazon_products/products.csv")
     parser.add_argument("--no-embedder", action="store_true", help="diversity by word overlap only")
+    parser.add_argument("--rounds", action="store_true", help="also time whole rounds through both graph shapes")
+    parser.add_argument("--channels", default="product_description,google_ads_headline,amazon_bullet")
+    parser.add_argument("--candidates", type=int, default=3)
     args = parser.parse_args()
 
     from copyloop.agents.critics import CriticContext, default_critics
@@ -80,8 +91,48 @@ def main() -> int:
         p95 = sorted(ms)[int(0.95 * (len(ms) - 1))]
         print(f"{name:<20}{statistics.mean(ms[1:] or ms):>10.2f}{p95:>10.2f}{failed.get(name, ''):>8}")
     total = sum(statistics.mean(timings[c.name][1:] or timings[c.name]) for c in critics)
-    print(f"all five critics: {total:.1f} ms per draft (first call excluded: VADER lexicon load)")
+    print(f"all {len(critics)} critics: {total:.1f} ms per draft (first call excluded: VADER lexicon load)")
+    if args.rounds:
+        compare_graph_shapes(products, embedder, args.channels.split(","), args.candidates)
     return 0
+
+
+def compare_graph_shapes(products: list, embedder: object, channels: list[str], candidates: int) -> None:
+    """Time one refinement round per product and channel through both graph shapes, interleaved."""
+    from copyloop.agents.llm import FakeLLM
+    from copyloop.engine import Engine
+    from copyloop.graph.build import build_graph
+    from copyloop.settings import Settings
+
+    def engine() -> Engine:
+        e = Engine(Settings(), llm=FakeLLM(default=lambda call, i: "unused"), store=None, embedder=embedder)
+        e.load()
+        return e
+
+    per_critic, one_node = engine(), engine()
+    one_node._graph = build_graph(critic_names=())
+    shapes = {"node per critic": per_critic, "one critique node": one_node}
+    ms: dict[str, list[float]] = {k: [] for k in shapes}
+    differ = 0
+    for channel in channels:
+        for i, product in enumerate(products):
+            order = list(shapes.items()) if i % 2 == 0 else list(shapes.items())[::-1]
+            results = {}
+            for name, e in order:
+                t = time.perf_counter()
+                results[name] = e.refine(product, channel, max_iterations=1, candidates=candidates, seed=i)
+                ms[name].append((time.perf_counter() - t) * 1000)
+            a, b = results.values()
+            differ += (a.text, round(a.score, 6)) != (b.text, round(b.score, 6))
+    n = len(ms["node per critic"])
+    print(f"\none refinement round ({candidates} candidates, {', '.join(channels)}; {n} rounds per shape, interleaved;"
+          " first round of each shape excluded: warm-up)")
+    print(f"{'graph shape':<22}{'mean ms':>10}{'median ms':>11}{'p95 ms':>10}")
+    for name, xs in ms.items():
+        xs = xs[1:] or xs
+        print(f"{name:<22}{statistics.mean(xs):>10.1f}{statistics.median(xs):>11.1f}{sorted(xs)[int(0.95 * (len(xs) - 1))]:>10.1f}")
+    ratio = statistics.median(ms["node per critic"][1:]) / statistics.median(ms["one critique node"][1:])
+    print(f"node per critic / one node (median): {ratio:.2f}x; rounds whose copy or score differ: {differ} of {n}")
 
 
 if __name__ == "__main__":
