@@ -28,7 +28,7 @@ from copyloop.agents.llm import LLMBackend
 from copyloop.agents.realizer import FactRealizer
 from copyloop.errors import LLMOutputError
 from copyloop.tools.channels import ChannelSpec
-from copyloop.tools.plan import PlanFact, Requests, plan_facts, product_facts, product_name, product_type, revise_plan
+from copyloop.tools.plan import PlanFact, Requests, plan_facts, product_facts, product_name, product_noun, product_type, revise_plan
 from copyloop.tools.postprocess import clean
 from copyloop.tools.realize import (
     aggregate,
@@ -96,9 +96,9 @@ class PlanDrafter:
             return cached
         from copyloop.agents.topicality import margins
 
-        noun = product_type(product).split()[-1]
+        noun = product_noun(product)
         kind = product_type(product)
-        sentences = [anchor(fact_sentence(f, f"The {noun.lower()}", first=True, kind=kind), noun, product.title) for f in facts]
+        sentences = [anchor(fact_sentence(f, f"The {noun}", first=True, kind=kind), noun, product.title) for f in facts]
         found = margins(product, sentences, self.embedder)
         if not found:
             return facts
@@ -210,7 +210,7 @@ class PlanDrafter:
                 used["model"] = True
                 return options[pick % len(options)]
         kind = product_type(product)
-        s = anchor(fact_sentence(fact, subject, first=first, kind=kind), kind.split()[-1], product.title)
+        s = anchor(fact_sentence(fact, subject, first=first, kind=kind), product_noun(product), product.title)
         if word_count(s) > MAX_SENTENCE_WORDS:
             s = shorten_sentence(s, MAX_SENTENCE_WORDS)
         return s
@@ -230,7 +230,7 @@ class PlanDrafter:
         variant: int, seed: int, use_model: bool, base: list[PlanFact] | None = None, previous: str | None = None,
     ) -> tuple[str, dict]:
         used: dict = {"facts": [], "model": False}
-        subject = "The " + product_type(product).lower().removeprefix("the ")
+        subject = "The " + product_noun(product)
         tone = requests.tone
         if shape == "headline":
             key_terms = list(requests.focus)
@@ -271,7 +271,7 @@ class PlanDrafter:
 
         if shape == "bullets":
             count = spec.items
-            noun = product_type(product).split()[-1].lower()
+            noun = product_noun(product)
             bullet_subjects = [f"The {noun}", f"This {noun}", f"Your {noun}"]
             chosen = self._choose(facts, count + 2, variant=variant, requests=requests, base=base, floor=spec.required_items)
             if base is not None and len(chosen) < count + 2:  # spare facts for bullets that find no label
@@ -301,7 +301,7 @@ class PlanDrafter:
         if base is not None and shape == "prose":
             count = len(chosen)
         sentences: list[tuple[PlanFact, str]] = []
-        noun = product_type(product).split()[-1].lower()
+        noun = product_noun(product)
         subjects = [f"The {noun}", "It", f"This {noun}"]  # the noun keeps short sentences on topic
         for i, f in enumerate(chosen):
             s = self._sentence(product, f, subject=subjects[(i + variant) % len(subjects)], first=True,

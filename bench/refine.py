@@ -231,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             "unsupported_claim_rate": mean([float(not r["grounded"]) for r in rows]),
             "first_draft_unsupported_claim_rate": mean([float(not r["first_grounded"]) for r in rows]),
             "seconds_per_product": wall / max(1, len(rows)),
+            "seconds_per_round": wall / max(1, sum(r["iterations"] for r in rows)),
             "llm_tokens": tokens,
             "llm_tokens_per_s_backend": tokens / llm_seconds if llm_seconds else 0.0,
             "llm_tokens_per_s_in_loop": tokens / loop_gen_seconds if loop_gen_seconds else 0.0,
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(of passed: {pct(f['hard_rule_pass_rate_of_passed']) if f['passed_share'] else 'n/a'}; "
               f"first drafts: {pct(f['first_draft_hard_rule_pass_rate'])})")
         print(f"  unsupported-claim rate: first drafts {pct(f['first_draft_unsupported_claim_rate'])} -> returned {pct(f['unsupported_claim_rate'])}")
-        print(f"  seconds per product: {f['seconds_per_product']:.1f}   LLM calls: {f['llm_calls']}   tokens: {f['llm_tokens']}")
+        print(f"  seconds per product: {f['seconds_per_product']:.1f}   per round: {f['seconds_per_round']:.1f}   LLM calls: {f['llm_calls']}   tokens: {f['llm_tokens']}")
         line = f"  LLM tokens/s in loop: {f['llm_tokens_per_s_in_loop']:.1f}"
         if "raw_tokens_per_s" in f:
             line += (f"\n  same prompts replayed on raw llama-cpp ({f['replayed_calls']} calls): loop "

@@ -295,15 +295,45 @@ def _product_type(product: ProductBrief) -> str:
     words = [w for w in name.split() if w]
     if not words:
         return product.title.split()[0]
+    heads = _category_heads(product)
+    last = words[-1].strip(",.")
+    if _is_plural(last) and _singular(last) not in heads:
+        # "Action Attackers" is a line's name; the title says what it is ("... Action Figure")
+        title = re.findall(r"[A-Za-z][A-Za-z'-]*", product.title)
+        for i in range(len(title) - 1, 0, -1):
+            if _singular(title[i]) in heads and not _is_plural(title[i]):
+                return f"{title[i - 1]} {title[i]}" if title[i - 1].lower() not in _STOP_BEFORE_KIND else title[i]
     if len(words) <= 3:
         return " ".join(words)
-    heads = {_singular(w) for seg in product.category.split("|") for w in re.findall(r"[A-Za-z]+", seg)[-1:]}
-    for i in range(len(words) - 1, max(0, len(words) - 3), -1):  # the kind is named at the end
+    if _singular(last) in heads or re.fullmatch(r"[A-Za-z][A-Za-z'’-]{2,}", last):
+        return " ".join(words[-2:])  # the kind is named at the end: "Bella Butterfly Net" -> "Butterfly Net"
+    for i in range(len(words) - 1, max(0, len(words) - 3), -1):
         if _singular(words[i].strip(",.")) in heads:
             return " ".join(words[max(0, i - 1): i + 1])
     return " ".join(words[-2:])
 
 
+_STOP_BEFORE_KIND = {"a", "an", "the", "and", "or", "of", "for", "with", "to", "in", "on", "by"}
+
+
+def _category_heads(product: ProductBrief) -> set[str]:
+    """The last noun of each category segment, singular ("Action Figures" -> "figure")."""
+    return {_singular(w) for seg in product.category.split("|") for w in re.findall(r"[A-Za-z]+", seg)[-1:]}
+
+
+def _is_plural(word: str) -> bool:
+    w = word.lower()
+    return len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "'s", "’s"))
+
+
+def product_noun(product: ProductBrief) -> str:
+    """The one word sentences use for the product ("The net has ...", "This puzzle is ..."),
+    always singular so every verb agrees: a product named by a plural ("Watercolor Pencils",
+    "Flash Cards") is a "set"."""
+    noun = product_type(product).split()[-1].lower()
+    if _is_plural(noun) or not re.fullmatch(r"[a-z][a-z'-]*", noun):
+        return "set"
+    return noun
 
 
 def brand_of(product: ProductBrief) -> str:
@@ -412,5 +442,6 @@ __all__ = [
     "revise_plan",
     "product_facts",
     "product_name",
+    "product_noun",
     "product_type",
 ]

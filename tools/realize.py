@@ -116,13 +116,19 @@ def _lower_first(text: str) -> str:
     return text
 
 
+_POSTPOSITIVE = {"perfect", "ideal", "great", "suitable", "safe", "easy", "ready", "made", "designed", "built", "inspired",
+                 "crafted", "intended", "included", "featuring", "including", "offering", "making", "allowing", "helping"}
+"""Words that end a noun phrase's head when they follow it ("pieces perfect for small hands")."""
+
+
 def _head(np: str) -> str:
     """The head noun of a noun phrase: the last word before its first preposition or "and"."""
     words = np.split()
     head = words[-1] if words else ""
     for i, w in enumerate(words):
-        if i > 0 and w.lower().strip(",") in _PREPOSITIONS | {"that", "which", "so"}:
-            head = words[i - 1]
+        lw = w.lower().strip(",")
+        if i > 0 and (lw in _PREPOSITIONS | {"that", "which", "so"} or (lw in _POSTPOSITIVE and i > 1)):
+            head = words[i - 1]  # "chunky pieces perfect for small hands": the head is "pieces"
             break
     return re.sub(r"[^a-z0-9-]", "", head.lower())
 
@@ -273,15 +279,22 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
         return _end(f"{subj} is {_lower_first(text)}")
     if len(words) <= 5 and w1 == "to" and w0 not in _IMPERATIVES and not w0.endswith("s"):
         return _end(f"{subj} is {_lower_first(text)}")  # "Light to carry" -> "It is light to carry."
-    if w0 in {"free", "safe", "easy", "great", "ideal", "perfect", "suitable"} and w1 in _PREPOSITIONS:
+    if w0 in {"free", "safe", "easy", "great", "ideal", "perfect", "suitable", "fun"} and w1 in _PREPOSITIONS:
         return _end(f"{subj} is {_lower_first(text)}")
     if _MATERIAL_NP_RE.match(text):
         return _end(f"{subj} is made of {_lower_first(text)}")
+    if (len(words) >= 4 and w1 in {"the", "your", "this", "these", "its", "their", "any"} and w0.isalpha()
+            and w0 not in _DETERMINERS and not w0.endswith(("s", "ly", "ed", "ing")) and w0 not in {"all", "both", "each", "one", "only", "just", "even"}):
+        return _end(_cap(text))  # an imperative: "Convert the evil Decepticon figure ..."
     np = _lower_first(text.rstrip(". "))
     head = _head(np)
     names_kind = bool(kind_words) and (head in kind_words or head.rstrip("s") in kind_words)
     verb = "is" if head in _ROLE_NOUNS or names_kind or re.search(r"\band (?:very |so )?\w+ to \w+", np) else "has"
-    return _end(f"{subj} {verb} {_article(np)}{np}")
+    article = _article(np)
+    if not article and " and " in np.lower():
+        first_np = re.split(r"\s+and\s+", np, maxsplit=1, flags=re.IGNORECASE)[0]
+        article = _article(first_np) if " " in first_np else ""  # "a durable frame and strong netting"
+    return _end(f"{subj} {verb} {article}{np}")
 
 
 def anchor(sentence: str, noun: str, title: str) -> str:
