@@ -148,7 +148,8 @@ _AUDIENCE_RE = re.compile(r"^(?:for (?:ages?|kids|children|boys|girls|adults|tod
 # "offers over 8,000 items"): true, but it reads as another product's copy and sells nothing here.
 _BRAND_BLURB_RE = re.compile(
     r"\b(?:a leader|leading (?:maker|manufacturer|brand)|founded|family[- ]owned|offers over|items to choose from"
-    r"|(?:for|over|more than) \d+ years|since (?:1[89]|20)\d\d|our (?:company|mission|team)|the company|manufacturer of)\b",
+    r"|(?:for|over|more than) \d+ years|since (?:1[89]|20)\d\d|our (?:company|mission|team)|the company|manufacturer of"
+    r"|look to \w+|has it all|for all (?:of )?your \w+(?:, \w+){2,})\b",
     re.I,
 )
 _CARE_RE = re.compile(
@@ -175,13 +176,25 @@ def _kind(label: str, text: str, source: str) -> str:
     return "feature"
 
 
+# A decimal the seller's page broke at its point ("4. 25-Inch figure" for 4.25-inch): joined again
+# before sentences are split, so copy never says "a 25-Inch figure".
+_BROKEN_DECIMAL_RE = re.compile(
+    r"\b(\d+)\. (\d+)(?=\s?-?\s?(?:inch|in\b|\"|”|''|cm\b|mm\b|ft\b|feet|foot|oz\b|ounce|lb|pound|kg\b|ml\b|lit(?:er|re)))",
+    re.IGNORECASE,
+)
+
+
+def _repair(text: str) -> str:
+    return _BROKEN_DECIMAL_RE.sub(r"\1.\2", text)
+
+
 @lru_cache(maxsize=256)
 def _facts_cached(product_json: str) -> tuple[PlanFact, ...]:
     product = ProductBrief.model_validate_json(product_json)
     title_stems = frozenset(stem(w) for w in tokens(product.title))
     raw: list[tuple[str, str, str]] = []  # (label, statement, source)
     for fact in product.facts:
-        label, body = _split_label(" ".join(clean_text(fact).split()))
+        label, body = _split_label(_repair(" ".join(clean_text(fact).split())))
         source = "fact"
         if label.lower() in _META_LABELS:
             continue
@@ -189,7 +202,7 @@ def _facts_cached(product_json: str) -> tuple[PlanFact, ...]:
             source = "spec"  # "Item weight: 3.2 ounces"
         for part in _statements(body):
             raw.append((label, part, source))
-    for part in _statements(clean_text(product.description or "", keep_newlines=True), limit=220):
+    for part in _statements(_repair(clean_text(product.description or "", keep_newlines=True)), limit=220):
         raw.append(("", part, "description"))
     for part in _segments(product.title)[1:]:  # "Cast Iron Skillet, 10.25 Inch, Pre-Seasoned": facts too
         if len(part) > 2:

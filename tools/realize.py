@@ -47,6 +47,8 @@ _IMPERATIVES = {
     "stand", "store", "travel", "fly", "launch", "race", "drive", "steer", "spin", "match", "count", "spell", "trace",
     "color", "colour", "paint", "draw", "cut", "glue", "fold", "sew", "knit", "cook", "bake", "serve", "pour", "fill",
     "clean", "dry", "wash", "hang", "mount", "plug", "pair", "sync", "record", "snap", "lock", "twist", "turn", "pull",
+    "convert", "unleash", "reveal", "solve", "guess", "collect", "trade", "battle", "defend", "feed", "dig", "flip",
+    "shake", "squeeze", "bounce", "tap", "grab", "hide", "seek", "escape", "shoot", "blast", "link", "swap", "complete",
 }
 _PEOPLE = {"children", "kids", "child", "kid", "you", "parents", "babies", "baby", "toddlers", "adults", "players",
            "owners", "fans", "collectors", "teachers", "students", "users", "girls", "boys", "everyone", "families"}
@@ -229,6 +231,9 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
             return _end(_cap(text))  # "With 3 reels in the set, read ..."
         return _end(f"{subj} comes {_lower_first(text)}")
     if w0 in {"for", "to", "from", "at", "on"}:
+        after = text.split(",", 1)[1].lower().split() if "," in text else []
+        if any(re.sub(r"[^a-z']", "", w) in _AUX | _VERBS_S for w in after[1:8]):
+            return _end(_cap(text))  # "From day one, the set grows with ..." has its own clause
         return _end(f"{subj} is {_lower_first(text)}")
     if w0 in {"it's", "it", "they", "they're", "these", "those", "you", "you're", "you'll", "we", "we're", "there", "there's"}:
         return _end(_cap(text))  # already says who does what
@@ -406,6 +411,21 @@ def _fits(text: str, spec: ChannelSpec) -> bool:
     return bool(text) and (spec.max_chars is None or visible_len(text) <= spec.max_chars)
 
 
+def _glue_ampersands(words: list[str]) -> list[str]:
+    """"Melissa & Doug" stays one unit when headlines drop words ("Melissa Butterfly Net" names
+    no brand)."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if words[i] in {"&", "+"} and out and i + 1 < len(words):
+            out[-1] = f"{out[-1]} {words[i]} {words[i + 1]}"
+            i += 2
+            continue
+        out.append(words[i])
+        i += 1
+    return out
+
+
 def headline_candidates(product: ProductBrief, facts: Sequence[PlanFact], spec: ChannelSpec, extra_terms: Sequence[str] = ()) -> list[str]:
     """Rule-based headlines that name the product, fitted to ``spec``: the name; brand + type;
     a key modifier from the title or facts + type; type + "for" + audience; type + a requested
@@ -450,7 +470,7 @@ def headline_candidates(product: ProductBrief, facts: Sequence[PlanFact], spec: 
     m_for = re.search(r"\bfor ((?:kids|boys|girls|toddlers|babies|adults|women|men|teens|children|dogs|cats|ages? [\w+ -]{1,12}))\b", product.title, re.I)
     if m_for:
         add(f"{kind} for {m_for.group(1)}")
-    words = name.split()
+    words = _glue_ampersands(name.split())
     kind_n = len(kind.split())
     connectors = {"and", "or", "&", "with", "for", "of", "to", "the", "a", "an", "in", "on", "by", "from"}
     for cut in range(1, max(1, len(words) - kind_n)):  # drop middle words: "Harbor Lights Jigsaw Puzzle"

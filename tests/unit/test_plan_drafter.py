@@ -62,6 +62,24 @@ def test_names_and_types_compress_the_title() -> None:
     assert product_type(PUZZLE) == "Jigsaw Puzzle"
     moon = ProductBrief(title="Moonlite, 3-Story Bundle for Boys, Includes 3 Story Reels")
     assert product_name(moon) == "Moonlite 3-Story Bundle"
+    net = ProductBrief(title="Melissa & Doug Bella Butterfly Net", category="Outdoor Décor | Butterflies")
+    assert product_type(net) == "Butterfly Net"
+    figure = ProductBrief(title="Transformers Cyberverse Action Attackers: 1-Step Changer Skybyte Action Figure",
+                          category="Toys & Games | Action Figures")
+    assert product_type(figure) == "Action Figure"
+    # a headline that drops words keeps "Melissa & Doug" whole
+    assert not [h for h in headline_candidates(net, product_facts(net), REG.get("google_ads_headline")) if h.startswith("Melissa B")]
+
+
+def test_seller_text_is_repaired_and_maker_blurbs_are_not_facts() -> None:
+    p = ProductBrief(
+        title="Sky Figure",
+        facts=["4. 25-Inch sky figure inspired by the series", "From funny to frightening, Forum has it all",
+               "Look to Forum Novelties for all of your Halloween, luau, Christmas and Mardi Gras supplies"],
+    )
+    texts = [f.text for f in product_facts(p) if f.kind != "brand"]
+    assert texts[0].startswith("4.25-Inch sky figure")
+    assert not [t for t in texts if "Forum" in t]
 
 
 def test_revision_plans_change_only_what_was_asked() -> None:
@@ -93,6 +111,10 @@ def test_revision_plans_change_only_what_was_asked() -> None:
         ("Light to carry", "It is light to carry."),
         ("Taped seams keep water out", "Taped seams keep water out."),
         ("Hat and gun sold separately", "Hat and gun are sold separately."),
+        ("Convert sky byte toy from robot to shark mode", "Convert sky byte toy from robot to shark mode."),
+        ("From day one, the set grows with your child", "From day one, the set grows with your child."),
+        ("Durable frame and strong polyester netting", "It has a durable frame and strong polyester netting."),
+        ("Chunky pieces perfect for small hands", "It has chunky pieces perfect for small hands."),
     ],
 )
 def test_a_fact_becomes_one_sentence_with_its_own_words(fact: str, sentence: str) -> None:
