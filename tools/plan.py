@@ -154,7 +154,7 @@ _BRAND_BLURB_RE = re.compile(
 )
 _CARE_RE = re.compile(
     r"^(?:hand wash|machine wash|wipe clean|spot clean|dry clean|do not|not dishwasher|care:|cleaning:|wash )"
-    r"|\b(?:sold separately|not included|read (?:the )?size chart|before buying)\b",
+    r"|\b(?:sold separately|not included|read (?:the )?size chart|before buying|choking hazard|warning)\b",
     re.I,
 )
 

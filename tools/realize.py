@@ -52,6 +52,9 @@ _IMPERATIVES = {
 }
 _PEOPLE = {"children", "kids", "child", "kid", "you", "parents", "babies", "baby", "toddlers", "adults", "players",
            "owners", "fans", "collectors", "teachers", "students", "users", "girls", "boys", "everyone", "families"}
+_MODALS = {"can", "will", "may", "won't", "can't", "cannot", "should", "must", "could", "would"}
+_PEOPLE_PLURAL = {"children", "kids", "parents", "toddlers", "adults", "players", "owners", "fans", "collectors",
+                  "teachers", "students", "users", "families", "everyone"}
 _AUX = {"is", "are", "was", "were", "has", "have", "can", "will", "won't", "can't", "don't", "doesn't", "do", "does",
         "would", "could", "should", "may", "might", "must", "'re", "'s", "'ll", "become", "becomes", "get", "gets",
         "need", "needs", "come", "create", "develop", "make", "help", "keep", "let", "allow", "provide", "offer"}
@@ -186,6 +189,8 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
     text = _tidy(fact.text)
     label = fact.label.lower()
     subj = _subject(subject, first)
+    if re.match(r"^(?:for )?ages?\s+\d", text, re.IGNORECASE) and len(text.split()) <= 8:
+        return _end(f"{subj} is for {_lower_first(re.sub(r'^for ', '', text, flags=re.I)).rstrip('. ')}")  # not "It measures Ages 0 to 36 Months"
     if label in _SPEC_TEMPLATES and (fact.kind in ("spec", "audience") or len(text.split()) <= 8):
         return _cap(_SPEC_TEMPLATES[label].format(subj=subj, v=text.rstrip(". ")))
     if fact.kind == "spec" and label:
@@ -293,12 +298,22 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
         return _end(_cap(text))  # an imperative: "Convert the evil Decepticon figure ..."
     np = _lower_first(text.rstrip(". "))
     head = _head(np)
+    if w0 in _MODALS:
+        return _end(f"{subj} {np}")  # "Can be used on its own" -> "It can be used on its own."
+    if w0 in _PEOPLE_PLURAL and len(words) >= 3:
+        return _end(_cap(text))  # "Children puzzle and play with numbers": they are the subject
     names_kind = bool(kind_words) and (head in kind_words or head.rstrip("s") in kind_words)
     verb = "is" if head in _ROLE_NOUNS or names_kind or re.search(r"\band (?:very |so )?\w+ to \w+", np) else "has"
     article = _article(np)
     if not article and " and " in np.lower():
         first_np = re.split(r"\s+and\s+", np, maxsplit=1, flags=re.IGNORECASE)[0]
         article = _article(first_np) if " " in first_np else ""  # "a durable frame and strong netting"
+    if verb == "has" and len(words) > 6:
+        # A long statement that reached here is more often a clause this lexicon does not know
+        # ("Butyl bladder guarantees true shape and air retention") than a noun phrase:
+        # "It has a butyl bladder guarantees ..." is broken; the seller's own words as a
+        # fragment are not.
+        return _end(_cap(text))
     return _end(f"{subj} {verb} {article}{np}")
 
 

@@ -115,6 +115,9 @@ def test_revision_plans_change_only_what_was_asked() -> None:
         ("From day one, the set grows with your child", "From day one, the set grows with your child."),
         ("Durable frame and strong polyester netting", "It has a durable frame and strong polyester netting."),
         ("Chunky pieces perfect for small hands", "It has chunky pieces perfect for small hands."),
+        ("Can be used independently or with all houses", "It can be used independently or with all houses."),
+        ("Children solve the problems on the challenge cards", "Children solve the problems on the challenge cards."),
+        ("Butyl bladder guarantees true shape and air retention", "Butyl bladder guarantees true shape and air retention."),
     ],
 )
 def test_a_fact_becomes_one_sentence_with_its_own_words(fact: str, sentence: str) -> None:
@@ -122,6 +125,7 @@ def test_a_fact_becomes_one_sentence_with_its_own_words(fact: str, sentence: str
 
 
 def test_spec_facts_read_as_sentences() -> None:
+    assert fact_sentence(PlanFact(text="Ages 0 to 36 Months", label="Size", kind="spec"), "It") == "It is for ages 0 to 36 Months."
     assert fact_sentence(PlanFact(text="3.2 ounces", label="Item weight", kind="spec"), "The mug", first=True) == "The mug weighs 3.2 ounces."
     assert fact_sentence(PlanFact(text="36 months - 5 years", label="Recommended age", kind="audience"), "It") == \
         "It is recommended for ages 36 months to 5 years."
