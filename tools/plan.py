@@ -29,6 +29,8 @@ from copyloop.tools.text import sentence_spans
 from copyloop.tools.vocab import FILLER_RE, GENERIC_NAME_WORDS, content_words, is_neutral, stem, tokens
 
 _LABEL_RE = re.compile(r"^\s*([A-Z0-9][A-Za-z0-9 &'’/+,.()-]{1,48}?)\s*[:：]\s+(?=\S)")
+# "BOA System- Tightens the boot ...", "High-performance wheels - 84mm wheels ...": a dash as the label's colon
+_DASH_LABEL_RE = re.compile(r"^\s*([A-Z][A-Za-z0-9 &'’/+.-]{1,40}?[A-Za-z0-9])\s?[-–—]\s+(?=[A-Z0-9])")
 _META_LABELS = {"model number", "item model number", "asin", "upc", "manufacturer part number", "part number",
                 "isbn", "sku", "shipping weight", "domestic shipping", "international shipping", "color"}
 _ADVISORY_LABELS = {"read before buying", "note", "please note", "attention", "warning", "important", "tips", "tip"}
@@ -86,7 +88,7 @@ def _clean_label(label: str) -> str:
 
 def _split_label(text: str) -> tuple[str, str]:
     """("RESPONSIVE FLEX", "The Crossbow features ...") from "RESPONSIVE FLEX: The Crossbow ..."."""
-    m = _LABEL_RE.match(text)
+    m = _LABEL_RE.match(text) or _DASH_LABEL_RE.match(text)
     if not m:
         return "", text.strip()
     label = m.group(1).strip()
@@ -316,6 +318,18 @@ def _product_type(product: ProductBrief) -> str:
         for i in range(len(title) - 1, 0, -1):
             if _singular(title[i]) in heads and not _is_plural(title[i]):
                 return f"{title[i - 1]} {title[i]}" if title[i - 1].lower() not in _STOP_BEFORE_KIND else title[i]
+    full = product_name(product)
+    at = product.title.find(full)
+    rest = product.title[at + len(full):] if at >= 0 else ""
+    if _singular(last) not in heads and _singular(last) not in _KIND_NOUNS and rest:
+        # "Rubie's Women's Batman v Superman: Dawn of Justice Wonder Woman Costume Top": the name
+        # ends in a film, the rest of the title says what it is
+        later = re.findall(r"[A-Za-z][A-Za-z'-]*", rest)
+        for i in range(len(later) - 1, -1, -1):
+            if _singular(later[i]) in heads and not _is_plural(later[i]) and not re.search(r"[a-z][A-Z]", later[i]) \
+                    and later[i].lower() not in _NOT_KINDS:
+                prev = later[i - 1] if i > 0 else ""
+                return f"{prev} {later[i]}" if prev and prev.lower() not in _STOP_BEFORE_KIND else later[i]
     if len(words) <= 3:
         return " ".join(words)
     if _singular(last) in heads or re.fullmatch(r"[A-Za-z][A-Za-z'’-]{2,}", last):
@@ -326,6 +340,12 @@ def _product_type(product: ProductBrief) -> str:
     return " ".join(words[-2:])
 
 
+# Nouns that already say what a product is, whatever its category calls it ("Plush Doll")
+_KIND_NOUNS = {"doll", "toy", "game", "plush", "set", "kit", "figure", "puzzle", "playset", "book", "ball", "blanket",
+               "costume", "statue", "wallet", "net", "bike", "tent", "card", "vehicle", "truck", "car", "train", "robot",
+               "table", "restaurant", "phone", "kitchen", "house", "chair", "lamp", "bag", "backpack", "bottle", "mat"}
+# Category words that name an activity or a platform, not a thing ("Pretend Play", "Nintendo Switch")
+_NOT_KINDS = {"play", "room", "switch", "playstation", "xbox", "nintendo", "wii", "party", "birthday", "decor", "décor"}
 _STOP_BEFORE_KIND = {"a", "an", "the", "and", "or", "of", "for", "with", "to", "in", "on", "by"}
 
 

@@ -67,6 +67,13 @@ def test_names_and_types_compress_the_title() -> None:
     figure = ProductBrief(title="Transformers Cyberverse Action Attackers: 1-Step Changer Skybyte Action Figure",
                           category="Toys & Games | Action Figures")
     assert product_type(figure) == "Action Figure"
+    top = ProductBrief(title="Rubie's Women's Batman v Superman: Dawn of Justice Wonder Woman Costume Top",
+                       category="Clothing, Shoes & Jewelry | Costumes & Accessories | Costumes")
+    assert product_type(top).endswith("Costume")  # not "v Superman"
+    game = ProductBrief(title="Yoshi's Crafted World - Nintendo Switch", category="Video Games | Nintendo Switch | Games")
+    assert product_type(game) != "Nintendo Switch"
+    skate = ProductBrief(title="K2 Alexis Inline Skate", facts=["BOA System- Tightens or loosens the boot with a twist of a knob"])
+    assert [(f.label, f.text) for f in product_facts(skate)][0] == ("BOA System", "Tightens or loosens the boot with a twist of a knob")
     # a headline that drops words keeps "Melissa & Doug" whole
     assert not [h for h in headline_candidates(net, product_facts(net), REG.get("google_ads_headline")) if h.startswith("Melissa B")]
 
