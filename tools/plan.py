@@ -304,6 +304,9 @@ def product_type(product: ProductBrief) -> str:
 
 def _product_type(product: ProductBrief) -> str:
     name = _FOR_RE.split(product_name(product), maxsplit=1)[0]
+    head = re.split(r"\s+(?:with|w/)\s+", name, maxsplit=1, flags=re.IGNORECASE)[0]
+    if len(head.split()) >= 2:
+        name = head  # "Storage Tin with Built in Sharpener" is a tin
     brand = brand_of(product)
     if brand and name.lower().startswith(brand.lower() + " "):
         name = name[len(brand) + 1:]
@@ -343,7 +346,8 @@ def _product_type(product: ProductBrief) -> str:
 # Nouns that already say what a product is, whatever its category calls it ("Plush Doll")
 _KIND_NOUNS = {"doll", "toy", "game", "plush", "set", "kit", "figure", "puzzle", "playset", "book", "ball", "blanket",
                "costume", "statue", "wallet", "net", "bike", "tent", "card", "vehicle", "truck", "car", "train", "robot",
-               "table", "restaurant", "phone", "kitchen", "house", "chair", "lamp", "bag", "backpack", "bottle", "mat"}
+               "table", "restaurant", "phone", "kitchen", "house", "chair", "lamp", "bag", "backpack", "bottle", "mat",
+               "tin", "box", "case", "jar", "basket", "bin"}
 # Category words that name an activity or a platform, not a thing ("Pretend Play", "Nintendo Switch")
 _NOT_KINDS = {"play", "room", "switch", "playstation", "xbox", "nintendo", "wii", "party", "birthday", "decor", "décor"}
 _STOP_BEFORE_KIND = {"a", "an", "the", "and", "or", "of", "for", "with", "to", "in", "on", "by"}
