@@ -223,7 +223,11 @@ class PlanDrafter:
             revised = revise_plan(base, facts, requests=requests, floor=floor)
             if variant % 3 == 0 or requests.length or requests.include or requests.exclude_terms:
                 return revised
-        return plan_facts(facts, count, variant=variant % 3, requests=requests)
+        # round 0 (variants 0..2) tries the best facts and two near variants; later rounds swap in
+        # more of the next-best facts, so a revision that the scorer rejected explores other
+        # content instead of drawing round 0's candidates again
+        v = variant % 3 if variant < 3 else variant % (count + 1)
+        return plan_facts(facts, count, variant=v, requests=requests)
 
     def _compose(
         self, product: ProductBrief, spec: ChannelSpec, shape: str, facts: list[PlanFact], requests: Requests,
