@@ -29,7 +29,7 @@ from typing import Literal, Sequence
 from pydantic import BaseModel, Field
 
 from copyloop.tools.postprocess import tidy_cut
-from copyloop.tools.quantities import Quantity, convertible, parse_quantities, same_amount
+from copyloop.tools.quantities import Quantity, convertible, join_broken_decimals, parse_quantities, same_amount
 from copyloop.tools.schemas import ProductBrief
 from copyloop.tools.text import normalise_space, sentence_spans
 
@@ -241,6 +241,7 @@ def trusted_fact_text(product: ProductBrief) -> str:
 
 @lru_cache(maxsize=256)
 def _trusted(text: str) -> str:
+    text = join_broken_decimals(text)  # "10. 5 inch" is one number, not two sentences
     kept = [text[a:b] for a, b in sentence_spans(text) if not looks_like_instruction(text[a:b])]
     return "\n".join(kept)
 

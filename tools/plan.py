@@ -24,6 +24,7 @@ from typing import Sequence
 
 from copyloop.tools.claims import looks_like_instruction
 from copyloop.tools.markup import clean_text
+from copyloop.tools.quantities import join_broken_decimals
 from copyloop.tools.schemas import ProductBrief
 from copyloop.tools.text import sentence_spans
 from copyloop.tools.vocab import FILLER_RE, GENERIC_NAME_WORDS, content_words, is_neutral, stem, tokens
@@ -178,16 +179,10 @@ def _kind(label: str, text: str, source: str) -> str:
     return "feature"
 
 
-# A decimal the seller's page broke at its point ("4. 25-Inch figure" for 4.25-inch): joined again
-# before sentences are split, so copy never says "a 25-Inch figure".
-_BROKEN_DECIMAL_RE = re.compile(
-    r"\b(\d+)\. (\d+)(?=\s?-?\s?(?:inch|in\b|\"|”|''|cm\b|mm\b|ft\b|feet|foot|oz\b|ounce|lb|pound|kg\b|ml\b|lit(?:er|re)))",
-    re.IGNORECASE,
-)
-
-
 def _repair(text: str) -> str:
-    return _BROKEN_DECIMAL_RE.sub(r"\1.\2", text)
+    """Seller text as copy should quote it: decimals broken at the point are joined again
+    before sentences are split, so copy never says "a 25-Inch figure" for 4.25 inches."""
+    return join_broken_decimals(text)
 
 
 @lru_cache(maxsize=256)

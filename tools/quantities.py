@@ -179,11 +179,26 @@ def _to_float(num: str, den: str | None) -> float:
     return value
 
 
+# A decimal a seller's page broke at its point ("10. 5 inch plates" for 10.5): copy that says
+# "10.5 inch" states the seller's number, so both readings must agree (tools.plan joins them too).
+BROKEN_DECIMAL_RE = re.compile(
+    r"\b(\d+)\. (\d+)(?=\s?-?\s?(?:inch|in\b|\"|”|''|cm\b|mm\b|ft\b|feet|foot|oz\b|ounce|lb|pound|kg\b|ml\b|lit(?:er|re)))",
+    re.IGNORECASE,
+)
+
+
+def join_broken_decimals(text: str) -> str:
+    """"4. 25-Inch" -> "4.25-Inch"."""
+    return BROKEN_DECIMAL_RE.sub(r"\1.\2", text)
+
+
 def parse_quantities(text: str) -> list[Quantity]:
     """Every number in ``text`` with its unit (see the module docstring)."""
     original = text or ""
     # "7.5x16x18": make the x a separator (same length, so offsets still index the original)
     text = re.sub(r"(?<=\d)[xX](?=\s?\d)", "×", original)
+    # "10. 5 inch" -> "10.50 inch": the same value and the same length again
+    text = BROKEN_DECIMAL_RE.sub(lambda m: f"{m.group(1)}.{m.group(2)}0", text)
     found: list[Quantity] = []
     taken: list[tuple[int, int]] = []
 
@@ -318,4 +333,5 @@ def convertible(claim: Quantity, fact: Quantity, rel: float = 0.015) -> bool:
     return same_amount(claim.value * ca[1], fact.value * fa[1], rel)
 
 
-__all__ = ["COUNT_NOUNS", "NUMBER_WORDS", "Quantity", "UNIT_DIMENSION", "canonical_unit", "convertible", "parse_quantities", "same_amount"]
+__all__ = ["BROKEN_DECIMAL_RE", "COUNT_NOUNS", "NUMBER_WORDS", "Quantity", "UNIT_DIMENSION", "canonical_unit", "convertible",
+           "join_broken_decimals", "parse_quantities", "same_amount"]

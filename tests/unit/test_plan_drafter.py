@@ -86,6 +86,11 @@ def test_seller_text_is_repaired_and_maker_blurbs_are_not_facts() -> None:
     )
     texts = [f.text for f in product_facts(p) if f.kind != "brand"]
     assert texts[0].startswith("4.25-Inch sky figure")
+    # ... and the claim checker reads the seller's broken decimal as the same number
+    from copyloop.tools.claims import unsupported_claims
+
+    assert unsupported_claims("A 4.25-Inch sky figure.", p) == []
+    assert unsupported_claims("A 25-Inch sky figure.", p)
     assert not [t for t in texts if "Forum" in t]
 
 
