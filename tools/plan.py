@@ -201,7 +201,11 @@ def _facts_cached(product_json: str) -> tuple[PlanFact, ...]:
             raw.append((label, part, source))
     for part in _statements(_repair(clean_text(product.description or "", keep_newlines=True)), limit=220):
         raw.append(("", part, "description"))
+    category_stems = {_singular(w.lower()) for w in re.findall(r"[A-Za-z]+", product.category)}
     for part in _segments(product.title)[1:]:  # "Cast Iron Skillet, 10.25 Inch, Pre-Seasoned": facts too
+        part_stems = {_singular(w.lower()) for w in re.findall(r"[A-Za-z]+", part)}
+        if part_stems and part_stems <= category_stems:
+            continue  # "... | Party Supply": the shop's aisle, not a fact ("This set has a party supply.")
         if len(part) > 2:
             raw.append(("", part, "title"))
     if product.audience:

@@ -189,7 +189,7 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
     text = _tidy(fact.text)
     label = fact.label.lower()
     subj = _subject(subject, first)
-    if re.match(r"^(?:for )?ages?\s+\d", text, re.IGNORECASE) and len(text.split()) <= 8:
+    if re.match(r"^(?:for )?(?:ages?|grades?)\s+(?:\d|k\b|pre)", text, re.IGNORECASE) and len(text.split()) <= 8:
         return _end(f"{subj} is for {_lower_first(re.sub(r'^for ', '', text, flags=re.I)).rstrip('. ')}")  # not "It measures Ages 0 to 36 Months"
     if label in _SPEC_TEMPLATES and (fact.kind in ("spec", "audience") or len(text.split()) <= 8):
         return _cap(_SPEC_TEMPLATES[label].format(subj=subj, v=text.rstrip(". ")))
