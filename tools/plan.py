@@ -99,6 +99,10 @@ def _split_label(text: str) -> tuple[str, str]:
     return label, text[m.end():].strip()
 
 
+_FEATURES_PREFIX_RE = re.compile(r"^(?:\d+\s+)?(?:key\s+|product\s+)?features?\s*:\s*[-•*]?\s*", re.IGNORECASE)
+""""42444 Features: -Cranky the crane ...": a page heading glued to the first feature."""
+
+
 def _statements(body: str, limit: int = 260) -> list[str]:
     """Sentences of ``body``, long ones split at semicolons; a final fragment cut off by a field
     limit (no end punctuation after a long text) is dropped."""
@@ -108,7 +112,7 @@ def _statements(body: str, limit: int = 260) -> list[str]:
         sent = body[a:b].strip()
         parts = [p.strip() for p in re.split(r"\s*;\s*|\s+[-–—]\s+(?=[A-Z])", sent) if p.strip()]
         for part in parts:
-            part = part.strip(" ,-–—")
+            part = _FEATURES_PREFIX_RE.sub("", part.strip(" ,-–—")).strip(" ,-–—")
             if len(part) < 4:
                 continue
             out.append(part[:limit].rsplit(" ", 1)[0] if len(part) > limit else part)
@@ -206,6 +210,8 @@ def _facts_cached(product_json: str) -> tuple[PlanFact, ...]:
         part_stems = {_singular(w.lower()) for w in re.findall(r"[A-Za-z]+", part)}
         if part_stems and part_stems <= category_stems:
             continue  # "... | Party Supply": the shop's aisle, not a fact ("This set has a party supply.")
+        if len(part.split()) >= 3 and not re.search(r"\d", part) and _singular(product_noun(product)) in part_stems:
+            continue  # "...: Dawn of Justice Wonder Woman Costume Top" names the product again
         if len(part) > 2:
             raw.append(("", part, "title"))
     if product.audience:

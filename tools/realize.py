@@ -231,6 +231,11 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
             return _end(f"The {fact.label.lower()} is {_lower_first(text).rstrip('. ')}")  # "The fabric content is ..."
     if w0 in _VERBS_S:
         return _end(f"{subj} {_lower_first(text)}")
+    if (fact.label and len(fact.label.split()) <= 4 and len(w0) > 4 and w0.endswith("s") and not w0.endswith(("ss", "us", "is"))
+            and w1 in {"or", "and", "the", "a", "an", "your", "up", "down", "out", "in", "on", "to", "with", "into", "over"}):
+        # "BOA System: Tightens or loosens the boot" -> "The BOA System tightens or loosens the boot."
+        label = fact.label if fact.label[:1].isupper() and not fact.label.isupper() else fact.label.lower()
+        return _end(f"The {label} {_lower_first(text)}")
     if w0 in {"with", "in"}:
         if "," in text:
             return _end(_cap(text))  # "With 3 reels in the set, read ..."

@@ -74,6 +74,8 @@ def test_names_and_types_compress_the_title() -> None:
     assert product_type(game) != "Nintendo Switch"
     skate = ProductBrief(title="K2 Alexis Inline Skate", facts=["BOA System- Tightens or loosens the boot with a twist of a knob"])
     assert [(f.label, f.text) for f in product_facts(skate)][0] == ("BOA System", "Tightens or loosens the boot with a twist of a knob")
+    assert [f.text for f in product_facts(top.model_copy(update={"facts": ["Garment 95% Polyester"]}))] == ["Garment 95% Polyester"]
+    assert fact_sentence(PlanFact(text="Tightens or loosens the boot", label="BOA System"), "It") == "The BOA System tightens or loosens the boot."
     # a headline that drops words keeps "Melissa & Doug" whole
     assert not [h for h in headline_candidates(net, product_facts(net), REG.get("google_ads_headline")) if h.startswith("Melissa B")]
 
