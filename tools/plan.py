@@ -99,7 +99,11 @@ def _split_label(text: str) -> tuple[str, str]:
     return label, text[m.end():].strip()
 
 
-_FEATURES_PREFIX_RE = re.compile(r"^(?:\d+\s+)?(?:key\s+|product\s+)?features?\s*:\s*[-•*]?\s*", re.IGNORECASE)
+_FEATURES_PREFIX_RE = re.compile(
+    r"^(?:(?:\d+\s+)?(?:key\s+|product\s+)?features?\s*:|from the manufacturer\b:?|product description\b:?"
+    r"|about (?:this|the) (?:item|product)\b:?)\s*[-•*]?\s*",
+    re.IGNORECASE,
+)
 """"42444 Features: -Cranky the crane ...": a page heading glued to the first feature."""
 
 
@@ -119,6 +123,9 @@ def _statements(body: str, limit: int = 260) -> list[str]:
     if out and len(body) >= 300 and not re.search(r"[.!?)\"']\s*$", body.strip()):
         out.pop()  # the seller's text was cut mid-sentence
     return out
+
+
+_PACKAGE_SPEC_RE = re.compile(r"\b(?:product|package|item|box) (?:dimensions|weight)\b|^\s*imported\.?\s*$|\bimported\s*$", re.I)
 
 
 def _salience(text: str, label: str, kind: str, position: int, title_stems: frozenset[str]) -> float:
@@ -141,6 +148,8 @@ def _salience(text: str, label: str, kind: str, position: int, title_stems: froz
         score -= 3.0
     if kind == "spec":
         score -= 0.8
+    if _PACKAGE_SPEC_RE.search(f"{label} {text}"):
+        score -= 1.2  # box sizes and shipping weights say little a shopper weighs, and read like any product's
     if kind == "audience":
         score -= 0.3
     if kind == "care":
@@ -156,7 +165,7 @@ _AUDIENCE_RE = re.compile(r"^(?:for (?:ages?|kids|children|boys|girls|adults|tod
 _BRAND_BLURB_RE = re.compile(
     r"\b(?:a leader|leading (?:maker|manufacturer|brand)|founded|family[- ]owned|offers over|items to choose from"
     r"|(?:for|over|more than) \d+ years|since (?:1[89]|20)\d\d|our (?:company|mission|team)|the company|manufacturer of"
-    r"|look to \w+|has it all|for all (?:of )?your \w+(?:, \w+){2,})\b",
+    r"|look to \w+|has it all|for all (?:of )?your \w+(?:, \w+){2,}|bigger vision|our vision|mission is)\b",
     re.I,
 )
 _CARE_RE = re.compile(
