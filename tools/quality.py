@@ -149,8 +149,27 @@ def leftover_prompt_text(text: str) -> list[str]:
     return [m.group().strip() for m in LEFTOVER_RE.finditer(text or "")]
 
 
+def _quotes_product(text: str, m: "re.Match[str]", data: str) -> bool:
+    """True when the words around a match are copied from the product's own data: "My Pirate
+    Ship" in a carrier's name, "I Taught Myself to Knit" as a book's title, are names, not a
+    voice."""
+    before = re.findall(r"[\w'’&-]+", text[: m.start()])[-2:]
+    after = re.findall(r"[\w'’&-]+", text[m.end():])[:2]
+    word = m.group().strip()
+    for i in range(len(before) + 1):
+        for j in range(len(after) + 1):
+            if i + j < 2:
+                continue
+            window = " ".join([*before[len(before) - i:], word, *after[:j]]).lower()
+            if window in data:
+                return True
+    return False
+
+
 def voice_problems(text: str, product: ProductBrief) -> list[str]:
-    found = [m.group() for m in _FIRST_PERSON_RE.finditer(text or "")]
+    text = text or ""
+    data = " ".join(re.findall(r"[\w'’&-]+", product.fact_text().lower()))
+    found = [m.group() for m in _FIRST_PERSON_RE.finditer(text) if not _quotes_product(text, m, data)]
     if not _BRAND_VOICE_RE.search(product.fact_text()):
         found += [m.group() for m in _BRAND_VOICE_RE.finditer(text or "")]
     found += [m.group() for m in _REVIEW_RE.finditer(text or "")]

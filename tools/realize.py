@@ -390,6 +390,10 @@ def label_for(fact: PlanFact, max_words: int = 3) -> str:
         current.append(raw)
     if current:
         runs.append(current)
+    # a label names a thing, never tells the shopper to do something: "BRING DINOSAURS" reads as a
+    # call to action (which Amazon bullets forbid), "DINOSAURS" does not
+    verbs = _IMPERATIVES | _VERBS_S | _BASE_VERBS | {"out", "up", "into", "where", "how", "what"}
+    runs = [r[next((i for i, w in enumerate(r) if w.lower() not in verbs), len(r)):] for r in runs]
     runs = [r for r in runs if any(len(w) > 2 for w in r)]
     if not runs:
         return ""
