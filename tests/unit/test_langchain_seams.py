@@ -86,7 +86,7 @@ def test_openai_provider_settings_are_validated() -> None:
 
 
 def test_openai_provider_builds_a_chat_openai_backend() -> None:
-    from langchain_openai import ChatOpenAI
+    ChatOpenAI = pytest.importorskip("langchain_openai", reason="the [openai] extra is not installed").ChatOpenAI
 
     settings = Settings(llm={"provider": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "smol"})
     backend = Engine(settings).llm
