@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
-    from copyloop.agents.llm import LLMBackend, Message
+    from copyloop.agents.llm import LLMBackend
     from copyloop.tools.channels import ChannelSpec
     from copyloop.tools.plan import PlanFact
     from copyloop.tools.schemas import ProductBrief
@@ -47,24 +47,6 @@ ECHO = "echoes its fact verbatim"
 
 
 # Counting (pure: unit-tested with FakeLLM) -----------------------------------------------------
-class RecordingLLM:
-    """Passes calls to ``inner`` and keeps the raw completions of the last call.
-
-    ``FactRealizer`` returns only the samples it keeps; the bench needs every sample to say why
-    the others were dropped.
-    """
-
-    def __init__(self, inner: "LLMBackend") -> None:
-        self.inner = inner
-        self.last: list[str] = []
-
-    def generate(self, messages: Sequence["Message"], n: int = 1, max_tokens: int = 200, temperature: float = 0.7,
-                 seed: int = 0, grammar: str | None = None, stop: Sequence[str] | None = None) -> list[str]:
-        self.last = list(self.inner.generate(messages, n=n, max_tokens=max_tokens, temperature=temperature, seed=seed,
-                                             grammar=grammar, stop=stop))
-        return list(self.last)
-
-
 @dataclass
 class Tally:
     """Counts over the samples of one kind (fact sentences or headlines) of one variant."""
@@ -86,6 +68,7 @@ class Tally:
     def add(self, judged: list[tuple[str, str]], seconds: float, *, keep_examples: int = 2) -> None:
         """Add one prompt's samples: ``(sample, problem)`` pairs, problem "" when accepted."""
         from copyloop.tools.text import word_count
+        from copyloop.training.finetune_realize import reason_class
 
         self.prompts += 1
         self.samples += len(judged)
@@ -99,7 +82,7 @@ class Tally:
             if not problem:
                 usable += 1
             else:
-                self.reasons[_reason_class(problem)] += 1
+                self.reasons[reason_class(problem)] += 1
             if len(self.examples) < keep_examples * 4 and (problem == "" or len(self.examples) < keep_examples * 2):
                 self.examples.append({"sample": sample, "problem": problem})
         self.usable += usable
@@ -119,16 +102,6 @@ class Tally:
             "rejections": dict(self.reasons.most_common()),
             "examples": self.examples,
         }
-
-
-def _reason_class(problem: str) -> str:
-    """A rejection reason without its sample-specific tail ("adds words ...: foo, bar" -> "adds words ...")."""
-    head = problem.split(":")[0].strip()
-    if head.startswith("keeps only"):
-        return "keeps too little of the fact"
-    if head.startswith("repeats ") and "product name" not in head and head != "repeats a word":
-        return "repeats a content word"
-    return head
 
 
 def judge_fact_samples(raw: Sequence[str], fact: "PlanFact", product: "ProductBrief", name: str) -> list[tuple[str, str]]:
@@ -168,13 +141,14 @@ def planned(product: "ProductBrief", facts: int) -> tuple[list["PlanFact"], "Pla
 def run_products(llm: "LLMBackend", products: Sequence["ProductBrief"], *, facts: int, samples: int, seed: int,
                  temperature: float = 0.6) -> dict[str, Tally]:
     """Sample every planned fact and one headline per product through ``FactRealizer``."""
+    from copyloop.agents.llm import RecordingLLM
     from copyloop.agents.realizer import FactRealizer
     from copyloop.tools.channels import ChannelRegistry
     from copyloop.tools.plan import product_name
 
     spec = ChannelRegistry().get(HEADLINE_CHANNEL)
     rec = RecordingLLM(llm)
-    realizer = FactRealizer(rec, samples=samples, temperature=temperature)  # type: ignore[arg-type]
+    realizer = FactRealizer(rec, samples=samples, temperature=temperature)
     tallies = {"fact": Tally(), "headline": Tally()}
     for p_i, product in enumerate(products):
         name = product_name(product)
