@@ -95,6 +95,33 @@ class FakeLLM:
         return "\n".join(m["content"] for m in self.history[-1].messages if m["role"] == "user")
 
 
+class RecordingLLM:
+    """Passes calls to ``inner`` and keeps the raw completions of the last call.
+
+    ``FactRealizer`` returns only the samples it keeps; the realiser benchmark and the realiser
+    fine-tuning need every sample, to count why the others were dropped and to train against them.
+    """
+
+    def __init__(self, inner: LLMBackend) -> None:
+        self.inner = inner
+        self.last: list[str] = []
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        n: int = 1,
+        max_tokens: int = 200,
+        temperature: float = 0.7,
+        seed: int = 0,
+        grammar: str | None = None,
+        stop: Sequence[str] | None = None,
+    ) -> list[str]:
+        self.last = list(
+            self.inner.generate(messages, n=n, max_tokens=max_tokens, temperature=temperature, seed=seed, grammar=grammar, stop=stop)
+        )
+        return list(self.last)
+
+
 def stats_of(backend: Any) -> dict[str, float]:
     """Token/time counters a backend exposes (``tokens_generated``, ``seconds_generating``)."""
     return {

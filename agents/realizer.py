@@ -180,6 +180,58 @@ def sample_problem(sentence: str, fact: PlanFact, product: ProductBrief, name_wo
     return ""
 
 
+def tidy_sample(text: str) -> str:
+    """A raw fact sample as ``sample_problem`` judges it: whitespace collapsed, a full stop added."""
+    s = " ".join(text.split()).strip()
+    if s and s[-1] not in ".!?":
+        s += "."
+    return s
+
+
+def is_echo(sentence: str, fact: PlanFact) -> bool:
+    """A sample that repeats its fact verbatim adds nothing over the rule-based sentence."""
+    return sentence.lower().rstrip(".") == fact.text.lower().rstrip(".")
+
+
+def headline_problem(text: str, product: ProductBrief, spec: "ChannelSpec") -> tuple[str, str]:
+    """A raw headline sample tidied, and why it may not be used ("" when it may).
+
+    The checks: fits the channel, breaks no hard rule, names the product, adds no foreign word,
+    filler, soft claim or leftover, repeats no word and does not end mid-phrase. One function so
+    ``FactRealizer.headlines`` and the benchmark (bench/realizer.py) judge alike.
+    """
+    from copyloop.tools.quality import assess
+    from copyloop.tools.realize import _smart_title
+    from copyloop.tools.text import visible_len
+    from copyloop.tools.validators import check_rules
+
+    h = _smart_title(" ".join(text.split()).strip(" .,;:-"))
+    if not h:
+        return h, "empty"
+    if spec.max_chars and visible_len(h) > spec.max_chars:
+        return h, "too long for the channel"
+    hard = [v for v in check_rules(h, spec, product_text=product.fact_text()) if v.hard]
+    if hard:
+        return h, "breaks a rule: " + hard[0].rule
+    report = assess(h, product, spec)
+    if report.names is False:
+        return h, "does not name the product"
+    if report.foreign:
+        return h, "adds words the product does not have"
+    if report.filler:
+        return h, "filler"
+    if report.soft_claims:
+        return h, "soft claim"
+    if report.leftovers:
+        return h, "leftover fragment"
+    low = [w.lower() for w in tokens(h)]
+    if len(low) != len(set(low)):
+        return h, "repeats a word"
+    if low and low[-1] in _DANGLING_END:
+        return h, "ends mid-phrase"
+    return h, ""
+
+
 @dataclass
 class FactRealizer:
     """Draws ``samples`` sentences per fact from the LLM and keeps the ones that pass."""
@@ -194,11 +246,6 @@ class FactRealizer:
     def headlines(self, product: ProductBrief, name: str, fact: PlanFact, spec: "ChannelSpec", *, seed: int) -> list[str]:
         """Model-worded headlines for ``name`` and its key ``fact`` that pass the headline checks
         (fit the channel, name the product, only the product's words, no filler), best first."""
-        from copyloop.tools.quality import assess
-        from copyloop.tools.realize import _smart_title
-        from copyloop.tools.text import visible_len
-        from copyloop.tools.validators import check_rules
-
         key = (product.title + "\x00headline", fact.key + spec.name, seed, "")
         cached = self._cache.get(key)
         if cached is not None:
@@ -208,18 +255,9 @@ class FactRealizer:
                                 temperature=self.temperature, seed=seed, grammar=grammar, stop=["\n"])
         good: list[str] = []
         for text in raw:
-            h = _smart_title(" ".join(text.split()).strip(" .,;:-"))
-            if not h or (spec.max_chars and visible_len(h) > spec.max_chars):
-                continue
-            if any(v.hard for v in check_rules(h, spec, product_text=product.fact_text())):
-                continue
-            report = assess(h, product, spec)
-            if report.names is False or report.foreign or report.filler or report.soft_claims or report.leftovers:
-                continue
-            low = [w.lower() for w in tokens(h)]
-            if len(low) != len(set(low)) or (low and low[-1] in _DANGLING_END):
-                continue
-            good.append(h)
+            h, problem = headline_problem(text, product, spec)
+            if not problem:
+                good.append(h)
         out = list(dict.fromkeys(good))
         self._cache[key] = out
         return list(out)
@@ -247,14 +285,12 @@ class FactRealizer:
         good: list[tuple[float, str]] = []
         name_words = frozenset(stem(w) for w in content_words(name))
         for text in raw:
-            s = " ".join(text.split()).strip()
-            if s and s[-1] not in ".!?":
-                s += "."
+            s = tidy_sample(text)
             problem = sample_problem(s, fact, product, name_words)
             if problem:
                 log.debug("fact sample rejected (%s): %r", problem, s)
                 continue
-            if s.lower().rstrip(".") == fact.text.lower().rstrip("."):
+            if is_echo(s, fact):
                 continue  # an echo adds nothing over the rule-based sentence
             good.append((coverage(s, fact), s))
         out = [s for _, s in sorted(good, key=lambda g: -g[0])]
@@ -265,4 +301,7 @@ class FactRealizer:
         return list(out)
 
 
-__all__ = ["FactRealizer", "allowed_words", "coverage", "headline_messages", "realize_messages", "sample_problem", "words_grammar"]
+__all__ = [
+    "FactRealizer", "allowed_words", "coverage", "headline_messages", "headline_problem", "is_echo", "realize_messages",
+    "sample_problem", "tidy_sample", "words_grammar",
+]

@@ -20,7 +20,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -72,6 +72,11 @@ class FinetuneConfig(BaseModel):
     sweep: list[float] = Field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0])
     plot: Path | None = Field(None, description="PNG of the λ trade-off; default: <cache_dir>/lambda_tradeoff.png")
     dry_run: bool = Field(False, description="sample and score, print the data and the sweep, train nothing")
+    task: Literal["draft", "realize"] = Field(
+        "draft",
+        description="draft: the free-form drafter's whole-copy prompts (the bundled adapter); realize: the plan-then-realise "
+        "drafter's per-fact prompts (training/finetune_realize.py, written to realizer_lora.gguf by default)",
+    )
 
     def adapter_path(self) -> Path:
         if self.out is not None:
@@ -277,6 +282,10 @@ class FinetuneReport:
 def run_finetune(cfg: FinetuneConfig, settings: Any, *, progress_factory: Callable[[str, int], Any] | None = None) -> FinetuneReport:
     """The whole pipeline (see the module docstring). ``progress_factory(label, total)`` returns a
     context manager whose value is an ``advance(n)`` callable (the CLI passes rich progress bars)."""
+    if cfg.task == "realize":
+        from copyloop.training.finetune_realize import run_realize_finetune
+
+        return run_realize_finetune(cfg, settings)
     from copyloop.agents.draft_prompt import build_messages
     from copyloop.agents.drafter import Drafter
     from copyloop.agents.llama_backend import LlamaCppBackend

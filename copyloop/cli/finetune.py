@@ -82,6 +82,7 @@ def register(app: typer.Typer) -> None:
         plot: Optional[Path] = typer.Option(None, "--plot", help="PNG of the λ trade-off (default: <cache-dir>/lambda_tradeoff.png)", dir_okay=False),
         dry_run: bool = typer.Option(False, "--dry-run", help="sample, score and sweep λ; train and write nothing"),
         as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+        task: str = typer.Option("draft", "--task", help="draft: the free-form drafter's prompts (the bundled adapter); realize: the per-fact prompts of the plan-then-realise drafter (default out: agents/artifacts/realizer_lora.gguf, cache: .cache/finetune-realize)"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="only errors"),
     ) -> None:
         setup_logging(quiet=quiet)
@@ -99,6 +100,11 @@ def register(app: typer.Typer) -> None:
             from copyloop.training.lora_train import LoraTrainConfig
             from copyloop.training.tradeoff import format_table
 
+            task = task.strip().lower()
+            if task not in ("draft", "realize"):
+                raise InputError(f"--task must be draft or realize, got {task!r}", field="task")
+            if task == "realize" and cache_dir == Path(".cache/finetune"):
+                cache_dir = Path(".cache/finetune-realize")  # other prompts, other samples
             source = catalog or default_catalog()
             if not source.is_file():
                 raise InputError(f"catalog file does not exist: {source} (pass --catalog)", field="catalog")
@@ -119,6 +125,7 @@ def register(app: typer.Typer) -> None:
                 plot=plot,
                 dry_run=dry_run,
                 sample_minutes=sample_minutes,
+                task=task,
             )
             report = run_finetune(cfg, settings, progress_factory=None if quiet else _rich_progress)
             payload = report.as_dict()
@@ -126,8 +133,9 @@ def register(app: typer.Typer) -> None:
                 typer.echo(json.dumps(payload, indent=2))
                 return
             if not quiet:
-                typer.echo(format_table(report.sweep, report.elbow))
-                typer.echo(f"trade-off plot: {report.plot}")
+                if report.sweep:  # the realize task has no λ sweep
+                    typer.echo(format_table(report.sweep, report.elbow))
+                    typer.echo(f"trade-off plot: {report.plot}")
                 typer.echo(json.dumps({k: payload[k] for k in ("data", "stages", "seconds", "logits")}, indent=2))
             if report.adapter:
                 typer.echo(f"adapter: {report.adapter}  (held-out ids: {report.heldout_ids})")
