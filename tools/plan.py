@@ -192,19 +192,13 @@ def _kind(label: str, text: str, source: str) -> str:
     return "feature"
 
 
-def _repair(text: str) -> str:
-    """Seller text as copy should quote it: decimals broken at the point are joined again
-    before sentences are split, so copy never says "a 25-Inch figure" for 4.25 inches."""
-    return join_broken_decimals(text)
-
-
 @lru_cache(maxsize=256)
 def _facts_cached(product_json: str) -> tuple[PlanFact, ...]:
     product = ProductBrief.model_validate_json(product_json)
     title_stems = frozenset(stem(w) for w in tokens(product.title))
     raw: list[tuple[str, str, str]] = []  # (label, statement, source)
     for fact in product.facts:
-        label, body = _split_label(_repair(" ".join(clean_text(fact).split())))
+        label, body = _split_label(join_broken_decimals(" ".join(clean_text(fact).split())))
         source = "fact"
         if label.lower() in _META_LABELS:
             continue
@@ -212,14 +206,15 @@ def _facts_cached(product_json: str) -> tuple[PlanFact, ...]:
             source = "spec"  # "Item weight: 3.2 ounces"
         for part in _statements(body):
             raw.append((label, part, source))
-    for part in _statements(_repair(clean_text(product.description or "", keep_newlines=True)), limit=220):
+    for part in _statements(join_broken_decimals(clean_text(product.description or "", keep_newlines=True)), limit=220):
         raw.append(("", part, "description"))
     category_stems = {_singular(w.lower()) for w in re.findall(r"[A-Za-z]+", product.category)}
+    noun = _singular(product_noun(product))
     for part in _segments(product.title)[1:]:  # "Cast Iron Skillet, 10.25 Inch, Pre-Seasoned": facts too
         part_stems = {_singular(w.lower()) for w in re.findall(r"[A-Za-z]+", part)}
         if part_stems and part_stems <= category_stems:
             continue  # "... | Party Supply": the shop's aisle, not a fact ("This set has a party supply.")
-        if len(part.split()) >= 3 and not re.search(r"\d", part) and _singular(product_noun(product)) in part_stems:
+        if len(part.split()) >= 3 and not re.search(r"\d", part) and noun in part_stems:
             continue  # "...: Dawn of Justice Wonder Woman Costume Top" names the product again
         if len(part) > 2:
             raw.append(("", part, "title"))
@@ -316,8 +311,24 @@ def product_type(product: ProductBrief) -> str:
     return kind
 
 
+def _kind_in(words: Sequence[str], heads: set[str], *, first: int = 0, platform_words: bool = True) -> str:
+    """The last singular category head among ``words`` (from index ``first``) with the word before
+    it ("Action Figure"), or "" when there is none. ``platform_words=False`` also skips
+    activities and platforms ("Pretend Play", "PlayStation")."""
+    for i in range(len(words) - 1, first - 1, -1):
+        w = words[i]
+        if _singular(w) not in heads or _is_plural(w):
+            continue
+        if not platform_words and (re.search(r"[a-z][A-Z]", w) or w.lower() in _NOT_KINDS):
+            continue
+        prev = words[i - 1] if i > 0 else ""
+        return f"{prev} {w}" if prev and prev.lower() not in _STOP_BEFORE_KIND else w
+    return ""
+
+
 def _product_type(product: ProductBrief) -> str:
-    name = _FOR_RE.split(product_name(product), maxsplit=1)[0]
+    full = product_name(product)
+    name = _FOR_RE.split(full, maxsplit=1)[0]
     head = re.split(r"\s+(?:with|w/)\s+", name, maxsplit=1, flags=re.IGNORECASE)[0]
     if len(head.split()) >= 2:
         name = head  # "Storage Tin with Built in Sharpener" is a tin
@@ -331,22 +342,17 @@ def _product_type(product: ProductBrief) -> str:
     last = words[-1].strip(",.")
     if _is_plural(last) and _singular(last) not in heads:
         # "Action Attackers" is a line's name; the title says what it is ("... Action Figure")
-        title = re.findall(r"[A-Za-z][A-Za-z'-]*", product.title)
-        for i in range(len(title) - 1, 0, -1):
-            if _singular(title[i]) in heads and not _is_plural(title[i]):
-                return f"{title[i - 1]} {title[i]}" if title[i - 1].lower() not in _STOP_BEFORE_KIND else title[i]
-    full = product_name(product)
+        found = _kind_in(re.findall(r"[A-Za-z][A-Za-z'-]*", product.title), heads, first=1)
+        if found:
+            return found
     at = product.title.find(full)
     rest = product.title[at + len(full):] if at >= 0 else ""
     if _singular(last) not in heads and _singular(last) not in _KIND_NOUNS and rest:
         # "Rubie's Women's Batman v Superman: Dawn of Justice Wonder Woman Costume Top": the name
         # ends in a film, the rest of the title says what it is
-        later = re.findall(r"[A-Za-z][A-Za-z'-]*", rest)
-        for i in range(len(later) - 1, -1, -1):
-            if _singular(later[i]) in heads and not _is_plural(later[i]) and not re.search(r"[a-z][A-Z]", later[i]) \
-                    and later[i].lower() not in _NOT_KINDS:
-                prev = later[i - 1] if i > 0 else ""
-                return f"{prev} {later[i]}" if prev and prev.lower() not in _STOP_BEFORE_KIND else later[i]
+        found = _kind_in(re.findall(r"[A-Za-z][A-Za-z'-]*", rest), heads, platform_words=False)
+        if found:
+            return found
     if len(words) <= 3:
         return " ".join(words)
     if _singular(last) in heads or re.fullmatch(r"[A-Za-z][A-Za-z'’-]{2,}", last):

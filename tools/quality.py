@@ -168,8 +168,11 @@ def _quotes_product(text: str, m: "re.Match[str]", data: str) -> bool:
 
 def voice_problems(text: str, product: ProductBrief) -> list[str]:
     text = text or ""
-    data = " ".join(re.findall(r"[\w'’&-]+", product.fact_text().lower()))
-    found = [m.group() for m in _FIRST_PERSON_RE.finditer(text) if not _quotes_product(text, m, data)]
+    found: list[str] = []
+    matches = list(_FIRST_PERSON_RE.finditer(text))
+    if matches:  # the product's words are needed only to excuse a match
+        data = " ".join(re.findall(r"[\w'’&-]+", product.fact_text().lower()))
+        found = [m.group() for m in matches if not _quotes_product(text, m, data)]
     if not _BRAND_VOICE_RE.search(product.fact_text()):
         found += [m.group() for m in _BRAND_VOICE_RE.finditer(text or "")]
     found += [m.group() for m in _REVIEW_RE.finditer(text or "")]

@@ -180,6 +180,15 @@ def _tidy(text: str) -> str:
     return " ".join(text.split())
 
 
+def _clause_after_comma(text: str, within: int) -> bool:
+    """After the first comma, a verb among the next words (skipping the first, the subject's):
+    the statement has its own clause and needs no subject from us."""
+    if "," not in text:
+        return False
+    after = text.split(",", 1)[1].lower().split()
+    return any(re.sub(r"[^a-z']", "", w) in _AUX | _VERBS_S for w in after[1:within])
+
+
 def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, kind: str = "") -> str:
     """The fact as one sentence, lightly edited; ``subject`` opens it when the fact has none
     ("The skillet" the first time, "It" after that). ``kind`` is the product's type ("Number
@@ -241,8 +250,7 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
             return _end(_cap(text))  # "With 3 reels in the set, read ..."
         return _end(f"{subj} comes {_lower_first(text)}")
     if w0 in {"for", "to", "from", "at", "on"}:
-        after = text.split(",", 1)[1].lower().split() if "," in text else []
-        if any(re.sub(r"[^a-z']", "", w) in _AUX | _VERBS_S for w in after[1:8]):
+        if _clause_after_comma(text, 8):
             return _end(_cap(text))  # "From day one, the set grows with ..." has its own clause
         return _end(f"{subj} is {_lower_first(text)}")
     if w0 in {"it's", "it", "they", "they're", "these", "those", "you", "you're", "you'll", "we", "we're", "there", "there's"}:
@@ -268,10 +276,8 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
         if w0 == "machine" and w1 == "washable":
             return _end(f"{subj} is {_lower_first(text)}")
         return _end(_cap(text))
-    if "," in text and len(words) >= 8:
-        after = text.split(",", 1)[1].lower().split()
-        if any(re.sub(r"[^a-z']", "", w) in _AUX | _VERBS_S for w in after[1:10]) and w0 not in _PARTICIPLES:
-            return _end(_cap(text))  # "Adored by children, award-winning Moonlite and the reels create ..."
+    if len(words) >= 8 and _clause_after_comma(text, 10) and w0 not in _PARTICIPLES:
+        return _end(_cap(text))  # "Adored by children, award-winning Moonlite and the reels create ..."
     main_clause = lowered[1:10]
     if "," in text:
         main_clause = [w for w in re.sub(r"[^a-z' ]", "", text.split(",", 1)[0].lower()).split()][1:10]
@@ -373,6 +379,12 @@ _LABEL_SKIP = {"or", "no", "not", "nor", "it", "its", "this", "these", "the", "a
                "everything", "need", "needs", "want", "you'll", "it's", "they", "their", "them"}
 
 
+# A label names a thing, never tells the shopper to do something: "BRING DINOSAURS" reads as a
+# call to action (which Amazon bullets forbid), "DINOSAURS" does not. Leading words of these kinds
+# are dropped from a label.
+_LABEL_LEAD_SKIP = _IMPERATIVES | _VERBS_S | _BASE_VERBS | {"out", "up", "into", "where", "how", "what"}
+
+
 def label_for(fact: PlanFact, max_words: int = 3) -> str:
     """A short label that says what the bullet is about: the seller's own label, else the fact's
     first run of content words ("SPECIALIST VETERINARIAN TOOLS")."""
@@ -390,10 +402,7 @@ def label_for(fact: PlanFact, max_words: int = 3) -> str:
         current.append(raw)
     if current:
         runs.append(current)
-    # a label names a thing, never tells the shopper to do something: "BRING DINOSAURS" reads as a
-    # call to action (which Amazon bullets forbid), "DINOSAURS" does not
-    verbs = _IMPERATIVES | _VERBS_S | _BASE_VERBS | {"out", "up", "into", "where", "how", "what"}
-    runs = [r[next((i for i, w in enumerate(r) if w.lower() not in verbs), len(r)):] for r in runs]
+    runs = [r[next((i for i, w in enumerate(r) if w.lower() not in _LABEL_LEAD_SKIP), len(r)):] for r in runs]
     runs = [r for r in runs if any(len(w) > 2 for w in r)]
     if not runs:
         return ""
