@@ -64,6 +64,11 @@ class PlanFact:
     offtopic: bool = False
     """Its sentence reads closer to another product's data than to this one's (set by the drafter
     when it has an embedder, ``copyloop.agents.topicality``): used only when a plan needs it."""
+    named: int = 0
+    """How much of the product's name its sentence needs to be about this product and no other
+    (set with ``offtopic``): 0 the plain noun ("The costume weighs 8 ounces"), 1 its type ("This
+    child's costume weighs ..."), 2 its whole name ("The Forum Novelties Union Officer Child's
+    Costume weighs 8 ounces", where the others fit any costume)."""
 
     @property
     def key(self) -> str:
@@ -393,6 +398,43 @@ def product_noun(product: ProductBrief) -> str:
     return noun
 
 
+_NAME_WORDS = 7
+"""A name subject longer than this keeps its first words: a subject must stay readable."""
+_CODE_RE = re.compile(r"^[A-Z]*\d[\dA-Z/-]*$")
+
+
+def name_subject(product: ProductBrief) -> str:
+    """The product's own name as a sentence subject, always singular: "The Forum Novelties Union
+    Officer Child's Costume", "The Carson Dellosa Funky Frogs Shape Stickers set" (a plural name
+    takes ``product_noun``, so the verb agrees); catalog codes ("96959", "C1070") go. For the few
+    sentences that would otherwise read like any product of the kind."""
+    name = _FOR_RE.split(product_name(product), maxsplit=1)[0].strip(" ,:;-")
+    words = [w for w in name.split() if not (_CODE_RE.match(w) and sum(c.isdigit() for c in w) >= 3)]
+    while words and (words[-1].lower() in _STOP_BEFORE_KIND or words[-1] in {"&", "+", "-"} or words[-1].isdigit()):
+        words.pop()  # "Airfix Douglas A-4B/Q Skyhawk 1" (the title said "1:72")
+    noun = product_noun(product)
+    if not words or len(words) > _NAME_WORDS:
+        return f"The {noun}"  # a name too long to be a subject: the plain noun, as elsewhere
+    if noun not in {_singular(re.sub(r"[^a-z'-]", "", w.lower())) for w in words}:
+        words.append(noun)
+    if words[0].lower() == "the":
+        words = words[1:]
+    return "The " + " ".join(words)
+
+
+def type_subject(product: ProductBrief) -> str:
+    """"This child's costume", "This butterfly net": the product's type as a subject, between the
+    bare noun and the whole name ("This costume" when the type is not a plain phrase)."""
+    kind = product_type(product)
+    noun = product_noun(product)
+    words = kind.split()
+    if len(words) < 2 or not all(re.fullmatch(r"[A-Za-z][A-Za-z'’-]*", w) for w in words) or _singular(words[-1]) != noun:
+        return f"This {noun}"
+    if kind == product_name(product):
+        return f"The {kind}"  # the whole (short) name is a name: "The Hazelnut Chipmunk Family"
+    return "This " + " ".join(w if w.isupper() else w.lower() for w in words)
+
+
 def brand_of(product: ProductBrief) -> str:
     """The brand, when the product names one."""
     return " ".join((product.brand or "").split())
@@ -498,6 +540,8 @@ __all__ = [
     "plan_facts",
     "revise_plan",
     "product_facts",
+    "name_subject",
+    "type_subject",
     "product_name",
     "product_noun",
     "product_type",

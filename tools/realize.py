@@ -89,6 +89,13 @@ _ADJ_END_RE = re.compile(
     r"included|required|compatible|approved|certified|rechargeable|foldable|reusable|durable|soft|sturdy)$",
     re.IGNORECASE,
 )
+_WEIGHT_RE = re.compile(r"^[\d.,]+\s*(?:ounces?|oz|pounds?|lbs?|grams?|g|kilograms?|kg)\.?$", re.IGNORECASE)
+_SKILLS_RE = re.compile(
+    r"^(?:[\w&-]+\s+){0,3}(?:skills|coordination|socialization|socialisation|reasoning|development|dexterity|creativity|"
+    r"imagination|awareness|recognition|thinking|problem[- ]solving)$",
+    re.IGNORECASE,
+)
+"""A child's skill that a toy builds, as the seller lists it: realised as "It helps with ..."."""
 _SPEC_TEMPLATES: dict[str, str] = {
     "product dimensions": "{subj} measures {v}.",
     "item dimensions": "{subj} measures {v}.",
@@ -103,8 +110,9 @@ _SPEC_TEMPLATES: dict[str, str] = {
     "batteries": "Batteries: {v}.",
     "material": "{subj} is made of {v}.",
 }
-_MATERIAL_NP_RE = re.compile(r"^(?:\d+\s?%\s*)?(?:organic |recycled |solid |genuine |stainless )?(?:cotton|nylon|polyester|wool|bamboo|wood|steel|"
-                             r"aluminum|plastic|silicone|rubber|leather|paper|paperboard|cardboard|glass|ceramic|canvas|felt|foam|metal|acrylic)\b", re.I)
+_MATERIAL_NP_RE = re.compile(r"^(?:\d+\s?%\s*)?(?:organic |recycled |solid |genuine |stainless |natural )?(?:cotton|nylon|polyester|wool|bamboo|wood|steel|"
+                             r"aluminum|plastic|silicone|rubber|leather|paper|paperboard|cardboard|glass|ceramic|canvas|felt|foam|metal|acrylic|"
+                             r"latex|vinyl|pvc|velvet|satin|fleece)\b", re.I)
 
 
 def _subject(subject: str, first: bool) -> str:
@@ -201,7 +209,16 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
     if re.match(r"^(?:for )?(?:ages?|grades?)\s+(?:\d|k\b|pre)", text, re.IGNORECASE) and len(text.split()) <= 8:
         return _end(f"{subj} is for {_lower_first(re.sub(r'^for ', '', text, flags=re.I)).rstrip('. ')}")  # not "It measures Ages 0 to 36 Months"
     if label in _SPEC_TEMPLATES and (fact.kind in ("spec", "audience") or len(text.split()) <= 8):
-        return _cap(_SPEC_TEMPLATES[label].format(subj=subj, v=text.rstrip(". ")))
+        template = _SPEC_TEMPLATES[label]
+        if "measures" in template and _WEIGHT_RE.match(text):
+            template = _SPEC_TEMPLATES["weight"]  # a weight filed under "Product dimensions": "weighs 0.32 ounces"
+        return _cap(template.format(subj=subj, v=text.rstrip(". ")))
+    lead = re.sub(r"[^a-z'-]", "", text.split()[0].lower()) if text.split() else ""
+    verb_first = lead in _VERBS_S | _BASE_VERBS or (lead.endswith("s") and not lead.endswith("ss") and len(text.split()) > 1)
+    if _SKILLS_RE.search(text.rstrip(". ")) and len(text.split()) <= 5 and not verb_first and not any(c.isdigit() for c in text):
+        # a toy's listed benefit ("Gross Motor Skills", "Socialization"): "It helps with gross motor skills."
+        np = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in text.rstrip(". ").split())
+        return _end(f"{subj} helps with {np}")
     if fact.kind == "spec" and label:
         return _end(f"The {label.lower()} is {text.rstrip('. ')}")
     words = text.split()
@@ -238,8 +255,8 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
         first_label = fact.label.split()[0].lower()
         if first_label not in _IMPERATIVES | _VERBS_S | {"easy", "fully", "perfect", "great", "reduce", "no", "non", "super", "extra", "more", "very"}:
             return _end(f"The {fact.label.lower()} is {_lower_first(text).rstrip('. ')}")  # "The fabric content is ..."
-    if w0 in _VERBS_S:
-        return _end(f"{subj} {_lower_first(text)}")
+    if w0 in _VERBS_S or (len(w0) > 5 and w0.endswith(("izes", "ises", "ates", "ifies")) and w1 in _OBJECT_STARTERS):
+        return _end(f"{subj} {_lower_first(text)}")  # "Organizes your keys" -> "It organizes your keys."
     if (fact.label and len(fact.label.split()) <= 4 and len(w0) > 4 and w0.endswith("s") and not w0.endswith(("ss", "us", "is"))
             and w1 in {"or", "and", "the", "a", "an", "your", "up", "down", "out", "in", "on", "to", "with", "into", "over"}):
         # "BOA System: Tightens or loosens the boot" -> "The BOA System tightens or loosens the boot."

@@ -8,6 +8,7 @@ texts, is cached per embedder and text.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
@@ -104,8 +105,21 @@ def quote_list(items: Sequence[str], limit: int = 3) -> str:
 # --- embedding cache ---------------------------------------------------------------------------
 
 _CACHE_SIZE = 4096
-_cache: "OrderedDict[tuple[int, str], np.ndarray]" = OrderedDict()
+_caches: "weakref.WeakKeyDictionary[Any, OrderedDict[str, np.ndarray]]" = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
+
+
+def _cache_of(embedder: "Embedder") -> "OrderedDict[str, np.ndarray] | None":
+    """The cache that belongs to this embedder object: keyed by the object itself (weakly), not
+    by ``id()``, which a later embedder can reuse once this one is gone (a 32-d test double's
+    vectors were once served to the 384-d MiniLM that took its address)."""
+    try:
+        cache = _caches.get(embedder)
+        if cache is None:
+            cache = _caches[embedder] = OrderedDict()
+        return cache
+    except TypeError:  # not weak-referenceable: no caching
+        return None
 
 
 def embed(embedder: "Embedder", texts: Sequence[str]) -> np.ndarray:
@@ -115,14 +129,14 @@ def embed(embedder: "Embedder", texts: Sequence[str]) -> np.ndarray:
     candidate of every round; caching them per (embedder, text) keeps the diversity critic to one
     short encode per draft.
     """
-    key_base = id(embedder)
     rows: list[np.ndarray | None] = []
     missing: list[str] = []
     with _cache_lock:
+        cache = _cache_of(embedder)
         for t in texts:
-            v = _cache.get((key_base, t))
+            v = cache.get(t) if cache is not None else None
             if v is not None:
-                _cache.move_to_end((key_base, t))
+                cache.move_to_end(t)
             else:
                 missing.append(t)
             rows.append(v)
@@ -130,11 +144,12 @@ def embed(embedder: "Embedder", texts: Sequence[str]) -> np.ndarray:
         uniq = list(dict.fromkeys(missing))
         vecs = embedder.encode(uniq)
         fresh = dict(zip(uniq, vecs))
-        with _cache_lock:
-            for t, v in fresh.items():
-                _cache[(key_base, t)] = v
-                if len(_cache) > _CACHE_SIZE:
-                    _cache.popitem(last=False)
+        if cache is not None:
+            with _cache_lock:
+                for t, v in fresh.items():
+                    cache[t] = v
+                    if len(cache) > _CACHE_SIZE:
+                        cache.popitem(last=False)
         rows = [r if r is not None else fresh[t] for r, t in zip(rows, texts)]
     if not rows:
         return np.zeros((0, getattr(embedder, "dim", 384)), dtype=np.float32)
