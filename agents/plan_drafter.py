@@ -148,6 +148,20 @@ class PlanDrafter:
         self._topical[key] = ranked
         return ranked
 
+    def _topical_headlines(self, product: ProductBrief, options: list[str]) -> list[str]:
+        """Headline compressions that read as about this product: "Drilling Assortment" or
+        "15-Inch Plush Doll" fit many products, "Performance Tool Hex Washer" one. The others stay
+        only when none does."""
+        if self.embedder is None or len(options) < 2:
+            return options
+        from copyloop.agents.topicality import margins
+
+        found = margins(product, options, self.embedder)
+        if not found:
+            return options
+        kept = [o for o, m in zip(options, found) if m >= 0]
+        return kept or options
+
     # The DraftWriter protocol ------------------------------------------------------------------
     def draft(
         self,
@@ -296,7 +310,7 @@ class PlanDrafter:
                     f = by_key.get(k)
                     if f is not None:
                         key_terms += _key_terms(f, product)
-            options = headline_candidates(product, facts, spec, key_terms)
+            options = self._topical_headlines(product, headline_candidates(product, facts, spec, key_terms))
             if requests.wording:
                 options = [w for w in requests.wording if visible_len(w) <= (spec.max_chars or 200)] + options
             if key_terms:  # a requested fact: headlines that name it first

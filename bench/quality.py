@@ -1,6 +1,6 @@
 """Is the copy something a marketer would publish? Today's drafter and the new one, side by side.
 
-    .venv/bin/python bench/quality.py [--products 30] [--variants freeform,plan,plan-rules]
+    .venv/bin/python bench/quality.py [--products 30] [--skip 0] [--variants freeform,plan,plan-rules]
                                       [--channels product_description,google_ads_headline,amazon_bullet]
                                       [--out bench/out/quality]
 
@@ -210,6 +210,7 @@ def write_report(results: list[dict[str, Any]], products: dict[str, Any], channe
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--products", type=int, default=30)
+    ap.add_argument("--skip", type=int, default=0, help="skip the first N held-out products (a fresh set to check generalisation)")
     ap.add_argument("--variants", default="freeform,plan,plan-rules")
     ap.add_argument("--channels", default=CHANNELS)
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV)
@@ -224,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = set(ids)
     found = {r.product.id: r.product for r in read_catalog(args.csv) if r.product is not None and r.product.id in wanted}
     products = {pid: found[pid] for pid in ids if pid in found}
-    products = dict(list(products.items())[: args.products])
+    products = dict(list(products.items())[args.skip: args.skip + args.products])
     channels = [c for c in args.channels.split(",") if c]
     variants = [v for v in args.variants.split(",") if v]
     args.out.mkdir(parents=True, exist_ok=True)

@@ -96,6 +96,8 @@ _SKILLS_RE = re.compile(
     re.IGNORECASE,
 )
 """A child's skill that a toy builds, as the seller lists it: realised as "It helps with ..."."""
+_COLOURS = {"red", "orange", "yellow", "green", "blue", "purple", "pink", "black", "white", "grey", "gray", "brown",
+            "beige", "navy", "teal", "gold", "silver", "multicolor", "multicolored", "colorful", "colourful"}
 _SPEC_TEMPLATES: dict[str, str] = {
     "product dimensions": "{subj} measures {v}.",
     "item dimensions": "{subj} measures {v}.",
@@ -276,6 +278,8 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
         return _end(f"{subj} comes in {_lower_first(text)}")
     if w0 == "available":
         return _end(f"{subj} is {_lower_first(text)}")
+    if w0.endswith("ly") and len(words) <= 3 and (w1.endswith("ed") or _ADJ_END_RE.search(w1)) and w0 not in {"only", "family"}:
+        return _end(f"{subj} is {_lower_first(text)}")  # "Highly detailed" -> "It is highly detailed."
     if w0.endswith("ly") and (w1 in _VERBS_S or (w1.endswith("s") and len(w1) > 3)):
         return _end(f"{subj} {_lower_first(text)}")  # "Easily wipes clean" -> "It easily wipes clean"
     if len(words) >= 3 and ((w1.endswith("s") and lowered[2] in _BASE_VERBS) or (w0.endswith("s") and w1 in _BASE_VERBS and w0 not in _VERBS_S)):
@@ -342,6 +346,8 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
         # "It has a butyl bladder guarantees ..." is broken; the seller's own words as a
         # fragment are not.
         return _end(_cap(text))
+    if verb == "has" and len(np.split()) == 1 and (np.lower() in _COLOURS or re.search(r"(?:ful|ous|ive|ish|less)$", np.lower())):
+        return _end(f"{subj} is {np.lower()}")  # "Colorful" -> "It is colorful.", not "It has a colorful."
     return _end(f"{subj} {verb} {article}{np}")
 
 

@@ -15,7 +15,16 @@ from copyloop.agents.llm import FakeCall, FakeLLM
 from copyloop.agents.plan_drafter import PlanDrafter
 from copyloop.agents.realizer import FactRealizer, sample_problem
 from copyloop.tools.channels import ChannelRegistry
-from copyloop.tools.plan import PlanFact, Requests, product_facts, product_name, product_type, revise_plan
+from copyloop.tools.plan import (
+    PlanFact,
+    Requests,
+    name_subject,
+    product_facts,
+    product_name,
+    product_type,
+    revise_plan,
+    type_subject,
+)
 from copyloop.tools.quality import assess
 from copyloop.tools.realize import aggregate, bullet, fact_sentence, headline_candidates, label_for
 from copyloop.tools.requests import check_applied, parse_requests
@@ -132,6 +141,14 @@ def test_revision_plans_change_only_what_was_asked() -> None:
         ("Can be used independently or with all houses", "It can be used independently or with all houses."),
         ("Children solve the problems on the challenge cards", "Children solve the problems on the challenge cards."),
         ("Butyl bladder guarantees true shape and air retention", "Butyl bladder guarantees true shape and air retention."),
+        ("Organizes your keys", "It organizes your keys."),
+        ("Latex", "It is made of latex."),
+        ("Gross Motor Skills", "It helps with gross motor skills."),
+        ("Logic & Reasoning", "It helps with logic & reasoning."),
+        ("Develops fine motor skills", "It develops fine motor skills."),
+        ("Highly detailed", "It is highly detailed."),
+        ("Colorful", "It is colorful."),
+        ("Orange", "It is orange."),
     ],
 )
 def test_a_fact_becomes_one_sentence_with_its_own_words(fact: str, sentence: str) -> None:
@@ -141,6 +158,9 @@ def test_a_fact_becomes_one_sentence_with_its_own_words(fact: str, sentence: str
 def test_spec_facts_read_as_sentences() -> None:
     assert fact_sentence(PlanFact(text="Ages 0 to 36 Months", label="Size", kind="spec"), "It") == "It is for ages 0 to 36 Months."
     assert fact_sentence(PlanFact(text="3.2 ounces", label="Item weight", kind="spec"), "The mug", first=True) == "The mug weighs 3.2 ounces."
+    # a weight the catalog filed under dimensions
+    assert fact_sentence(PlanFact(text="0.32 ounces", label="Product dimensions", kind="spec"), "The set", first=True) == \
+        "The set weighs 0.32 ounces."
     assert fact_sentence(PlanFact(text="36 months - 5 years", label="Recommended age", kind="audience"), "It") == \
         "It is recommended for ages 36 months to 5 years."
 
@@ -261,3 +281,88 @@ def test_requests_become_plan_edits_or_honest_refusals() -> None:
     assert unmet and "says nothing about" in unmet[0].reason
     done, missing = check_applied(parsed.requests, facts, "A skillet.", "It works on gas, electric, induction, oven and campfire.")
     assert any(d.startswith("mention") for d in done) and missing == ["shorter (2 -> 9 words)"]
+
+
+# --- saying the product's name where a sentence would fit any product of its kind -----------------
+
+COSTUME = ProductBrief(
+    title="Forum Novelties Union Officer Child's Costume, Medium",
+    category="Toys & Games | Dress Up & Pretend Play | Costumes",
+    facts=["Union officer jacket with gold buttons and matching cap", "Imported", "Item weight: 8 ounces",
+           "Sword sold separately", "Fun for dress-up, stage performances and Halloween"],
+)
+
+
+def test_name_and_type_subjects_are_singular_readable_names() -> None:
+    assert name_subject(COSTUME) == "The Forum Novelties Union Officer Child's Costume"
+    assert type_subject(COSTUME) == "This child's costume"
+    stickers = ProductBrief(title="Carson Dellosa Funky Frogs Shape Stickers (168122)", category="Toys & Games | Stickers")
+    assert name_subject(stickers) == "The Carson Dellosa Funky Frogs Shape Stickers set"  # "... set is", never "Stickers is"
+    pit = ProductBrief(title="Disney 96959 Toy Story Ball Pit, 1 Inflatable + 15 Balls", category="Toys & Games | Ball Pits")
+    assert name_subject(pit) == "The Disney Toy Story Ball Pit"  # the catalog code goes
+    long = ProductBrief(title="Madame Alexander 8 Inch ICY Elegance Light Skin Tone Blue Eyes Doll", category="Toys | Dolls")
+    assert name_subject(long) == "The doll"  # too long to be a subject
+
+
+class _WordEmbedder:
+    """Bag-of-words vectors (hashed, 64-d): a sentence is near the product data that shares its
+    words, so a test can say which sentences read as about which product."""
+
+    dim = 64
+
+    def encode(self, texts):  # noqa: ANN001, ANN201 - the Embedder protocol
+        import zlib
+
+        import numpy as np
+
+        from copyloop.tools.vocab import stem, tokens
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in tokens(t):
+                out[i, zlib.crc32(stem(w.lower()).encode()) % self.dim] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def test_a_sentence_that_fits_any_costume_says_whose_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    import copyloop.agents.topicality as topicality
+
+    embedder = _WordEmbedder()
+    sibling = ProductBrief(title="Pirate Captain Child's Costume", category=COSTUME.category,
+                           facts=["Imported", "Item weight: 8 ounces", "Costume weighs little and is imported"])
+    monkeypatch.setattr(topicality, "reference_vectors", lambda path=None: embedder.encode([topicality.product_data_text(sibling)]))
+    drafter = PlanDrafter(None, use_llm=False, embedder=embedder)
+    facts = {f.text: f for f in drafter._rank_by_topicality(COSTUME, product_facts(COSTUME))}
+    assert facts["Imported"].named == 2 and not facts["Imported"].offtopic
+    assert facts["Union officer jacket with gold buttons and matching cap"].named == 0
+    text = drafter.draft(COSTUME, REG.get("amazon_bullet"), n=1, seed=0)[0].text
+    assert "The Forum Novelties Union Officer Child's Costume is imported." in text
+    # never more than two whole names in one copy: the rest are spare facts, or say less
+    assert text.count("Forum Novelties Union Officer") <= 2
+
+
+def test_embedding_cache_belongs_to_the_embedder_object_not_its_address() -> None:
+    import gc
+
+    from copyloop.agents.critics.base import embed
+
+    class Fixed:
+        def __init__(self, dim: int) -> None:
+            self.dim = dim
+
+        def encode(self, texts):  # noqa: ANN001, ANN201
+            import numpy as np
+
+            return np.ones((len(texts), self.dim), dtype=np.float32)
+
+    a = Fixed(8)
+    address = id(a)
+    assert embed(a, ["same text"]).shape == (1, 8)
+    del a
+    gc.collect()
+    b = Fixed(16)
+    for _ in range(50):  # CPython usually hands the freed address to the next object of the size
+        if id(b) == address:
+            break
+        b = Fixed(16)
+    assert embed(b, ["same text"]).shape == (1, 16)
