@@ -66,7 +66,7 @@ NAME_MARGIN = 0.0
 """A fact whose plain sentence is not nearer this product's data than any reference product's
 (``copyloop.agents.topicality.margins``) says more of the product's name instead. Measured on 60
 held-out products (bench/quality.py): 0.03 named more sentences ("This butterfly net" three times
-running) for the same off-topic rate (1.0 %) and honest pass rate (90.6 %)."""
+running) for the same off-topic rate (1.0 %); on products 121-163, 2.9 % against 2.7 %."""
 
 
 def _shape(spec: ChannelSpec) -> str:
@@ -117,7 +117,8 @@ class PlanDrafter:
 
         noun = product_noun(product)
         kind = product_type(product)
-        subjects = (f"The {noun}", type_subject(product), name_subject(product))
+        # the plain level is measured with "It", the weakest subject a plain sentence gets
+        subjects = ("It", type_subject(product), name_subject(product))
         variants = [
             [anchor(fact_sentence(f, subjects[0], first=True, kind=kind), noun, product.title) for f in facts],
             *[[fact_sentence(f, subj, first=True, kind=kind) for f in facts] for subj in subjects[1:]],

@@ -430,7 +430,9 @@ def type_subject(product: ProductBrief) -> str:
     words = kind.split()
     if len(words) < 2 or not all(re.fullmatch(r"[A-Za-z][A-Za-z'’-]*", w) for w in words) or _singular(words[-1]) != noun:
         return f"This {noun}"
-    if kind == product_name(product):
+    if _is_plural(words[-1]):
+        words = [*words[:-1], noun]  # "Bedding Sets" -> "This bedding set", so the verb agrees
+    elif kind == product_name(product):
         return f"The {kind}"  # the whole (short) name is a name: "The Hazelnut Chipmunk Family"
     return "This " + " ".join(w if w.isupper() else w.lower() for w in words)
 

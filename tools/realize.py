@@ -257,6 +257,10 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
         first_label = fact.label.split()[0].lower()
         if first_label not in _IMPERATIVES | _VERBS_S | {"easy", "fully", "perfect", "great", "reduce", "no", "non", "super", "extra", "more", "very"}:
             return _end(f"The {fact.label.lower()} is {_lower_first(text).rstrip('. ')}")  # "The fabric content is ..."
+    if w0 == "is" and len(words) >= 3:
+        return _end(f"{subj} {_lower_first(text)}")  # "Is the 2017 toy of the year" -> "It is the 2017 ..."
+    if w0 == "also" and w1 in _PARTICIPLES | {"fun", "good", "nice", "wonderful"}:
+        return _end(f"{subj} is {_lower_first(text)}")  # "Also great for decorations" -> "It is also great ..."
     if w0 in _VERBS_S or (len(w0) > 5 and w0.endswith(("izes", "ises", "ates", "ifies")) and w1 in _OBJECT_STARTERS):
         return _end(f"{subj} {_lower_first(text)}")  # "Organizes your keys" -> "It organizes your keys."
     if (fact.label and len(fact.label.split()) <= 4 and len(w0) > 4 and w0.endswith("s") and not w0.endswith(("ss", "us", "is"))

@@ -149,6 +149,8 @@ def test_revision_plans_change_only_what_was_asked() -> None:
         ("Highly detailed", "It is highly detailed."),
         ("Colorful", "It is colorful."),
         ("Orange", "It is orange."),
+        ("Also great for decorations", "It is also great for decorations."),
+        ("Is the 2017 toy of the year", "It is the 2017 toy of the year."),
     ],
 )
 def test_a_fact_becomes_one_sentence_with_its_own_words(fact: str, sentence: str) -> None:
@@ -300,6 +302,9 @@ def test_name_and_type_subjects_are_singular_readable_names() -> None:
     assert name_subject(stickers) == "The Carson Dellosa Funky Frogs Shape Stickers set"  # "... set is", never "Stickers is"
     pit = ProductBrief(title="Disney 96959 Toy Story Ball Pit, 1 Inflatable + 15 Balls", category="Toys & Games | Ball Pits")
     assert name_subject(pit) == "The Disney Toy Story Ball Pit"  # the catalog code goes
+    sets = ProductBrief(title="Mi-Zone Kids Dinosaur Dreams Twin Kids Bedding Sets for Boys - Grey, Blue",
+                        category="Home & Kitchen | Bedding | Kids' Bedding | Comforters & Sets | Comforter Sets")
+    assert type_subject(sets) == "This bedding set"  # not "This bedding sets is"
     long = ProductBrief(title="Madame Alexander 8 Inch ICY Elegance Light Skin Tone Blue Eyes Doll", category="Toys | Dolls")
     assert name_subject(long) == "The doll"  # too long to be a subject
 
