@@ -433,7 +433,10 @@ def type_subject(product: ProductBrief) -> str:
     if _is_plural(words[-1]):
         words = [*words[:-1], noun]  # "Bedding Sets" -> "This bedding set", so the verb agrees
     elif kind == product_name(product):
-        return f"The {kind}"  # the whole (short) name is a name: "The Hazelnut Chipmunk Family"
+        # the whole (short) name, said as a description rather than repeated as a name
+        # ("The Non-Slip Yoga Mat" three times): "This non-slip yoga mat"
+        if len(words) > 3:
+            words = words[-2:]
     return "This " + " ".join(w if w.isupper() else w.lower() for w in words)
 
 
