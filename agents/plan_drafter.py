@@ -257,7 +257,7 @@ class PlanDrafter:
             if level == 2:
                 full = used.setdefault("full", 0)
                 used["full"] = full + 1
-                if full >= used.get("full_limit", FULL_NAMES):
+                if full >= FULL_NAMES:
                     level = 1  # a third whole name reads like keyword stuffing: the type will do
             if level == 1:
                 turn = used.setdefault("typed", 0)
@@ -347,8 +347,7 @@ class PlanDrafter:
             chosen = self._choose(facts, count + 2, variant=variant, requests=requests, base=base, floor=spec.required_items)
             if base is not None and len(chosen) < count + 2:  # spare facts for bullets that find no label
                 chosen += [f for f in plan_facts(facts, count + 2, requests=requests) if f not in chosen]
-            chosen = _few_full_names(chosen, requests, FULL_NAMES)
-            extra = _extra_full_names(chosen, requests, FULL_NAMES)
+            chosen, extra = _defer_full_names(chosen, requests)
             items: list[str] = []
             for i, f in enumerate(chosen):
                 if f in extra and len(items) >= spec.required_items:
@@ -375,9 +374,7 @@ class PlanDrafter:
                               base=base, floor=3 if shape == "prose" else 1)
         if base is not None and shape == "prose":
             count = len(chosen)
-        limit = PROSE_FULL_NAMES if shape == "prose" else FULL_NAMES
-        used["full_limit"] = limit
-        chosen = _few_full_names(chosen, requests, limit)
+        chosen, extra = _defer_full_names(chosen, requests)
         sentences: list[tuple[PlanFact, str]] = []
         noun = product_noun(product)
         subjects = [f"The {noun}", "It", f"This {noun}"]  # the noun keeps short sentences on topic
@@ -389,10 +386,8 @@ class PlanDrafter:
         head = opener(product, variant, tone)
         tail = cta_for(spec, variant, tone)
         if shape == "prose":
-            extra = _extra_full_names(chosen, requests, limit)
             main = [s for f, s in sentences if f not in extra]
-            if len(main) >= 3:  # the whole name a third time only when three facts need it
-                sentences = [(f, s) for f, s in sentences if f not in extra] + [(f, s) for f, s in sentences if f in extra]
+            if len(main) >= 3:  # the deferred facts (already last) stay spare unless three are needed
                 count = min(count, len(main))
             body = [s for _, s in sentences[:count]]
             spare = [s for _, s in sentences[count:]]
@@ -445,27 +440,20 @@ class PlanDrafter:
 
 
 FULL_NAMES = 2
-"""Bullets (or one-line copy) per copy that may spell out the product's whole name: more reads
-like a keyword-stuffed listing."""
-PROSE_FULL_NAMES = 2
-"""The same for a description, whose opener already says the whole name. 1 read better ("... The
-Harbor Lights 1000-Piece Jigsaw Puzzle has 1000 pieces. The Harbor Lights 1000-Piece Jigsaw
-Puzzle is made from ..." loses its second name) but measured 2.9 % off-topic against 2.2 % on
-held-out products 61-120 (bench/quality.py --skip 60): the name stays where it is needed."""
+"""Sentences or bullets per copy that may spell out the product's whole name: more reads like a
+keyword-stuffed listing. One per description (whose opener already says the name) read better,
+but measured 2.9 % off-topic against 2.2 % on held-out products 61-120 (bench/quality.py --skip
+60): the name stays where it is needed."""
 
 
-def _extra_full_names(chosen: list[PlanFact], requests: Requests, limit: int = FULL_NAMES) -> list[PlanFact]:
-    """The facts needing the whole name (``named == 2``) beyond the first ``limit``."""
-    return [f for f in chosen if f.named == 2 and f.key not in requests.include][limit:]
-
-
-def _few_full_names(chosen: list[PlanFact], requests: Requests, limit: int = FULL_NAMES) -> list[PlanFact]:
-    """The facts in order, except that those needing the whole name beyond the first ``limit``
-    move to the end: they fill in only when other facts run out."""
-    extra = _extra_full_names(chosen, requests, limit)
+def _defer_full_names(chosen: list[PlanFact], requests: Requests) -> tuple[list[PlanFact], list[PlanFact]]:
+    """The facts in order, except that those needing the whole name (``named == 2``) beyond the
+    first ``FULL_NAMES`` move to the end, where they fill in only when other facts run out; and
+    those deferred facts."""
+    extra = [f for f in chosen if f.named == 2 and f.key not in requests.include][FULL_NAMES:]
     if not extra:
-        return chosen
-    return [f for f in chosen if f not in extra] + extra
+        return chosen, extra
+    return [f for f in chosen if f not in extra] + extra, extra
 
 
 def _paragraphs(head: str, body: list[str], tail: str, spec: ChannelSpec) -> str:

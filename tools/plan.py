@@ -399,7 +399,8 @@ def product_noun(product: ProductBrief) -> str:
 
 
 _NAME_WORDS = 7
-"""A name subject longer than this keeps its first words: a subject must stay readable."""
+"""A name longer than this is no subject ("The Madame Alexander 8" ICY Elegance Light Skin ...");
+the plain noun stands in."""
 _CODE_RE = re.compile(r"^[A-Z]*\d[\dA-Z/-]*$")
 
 
