@@ -354,7 +354,8 @@ class PlanDrafter:
                     continue  # fewer bullets rather than the whole name again, or an off-topic line
                 sentence = self._sentence(product, f, subject=bullet_subjects[(i + variant) % 3], first=True,
                                           seed=seed + 31 * i, use_model=use_model, tone=tone, pick=variant, used=used)
-                item = bullet(f, sentence.replace("!", "."), spec.item_max_chars)
+                item = bullet(f, sentence.replace("!", "."), spec.item_max_chars,
+                              taken={i.split(":", 1)[0] for i in items if ":" in i})
                 if not item and len(chosen) - i <= count - len(items):
                     item = sentence.replace("!", ".")  # no label found, and no spare fact left
                 if item and item not in items:
@@ -397,18 +398,19 @@ class PlanDrafter:
                                    tone=tone, pick=variant, used=used)
                     for k, f in enumerate(plan_facts(facts, count + 3, requests=requests)) if f not in chosen
                 ]
-            text = _paragraphs(head, body, tail, spec)
+            names = (name_subject(product), type_subject(product), "The " + type_subject(product)[5:])
+            text = _paragraphs(head, body, tail, spec, names)
             while spec.min_words and word_count(text) < spec.min_words and spare:
                 body.append(spare.pop(0))
-                text = _paragraphs(head, body, tail, spec)
+                text = _paragraphs(head, body, tail, spec, names)
             while spec.max_words and word_count(text) > spec.max_words and len(body) > 3:
                 body.pop()
-                text = _paragraphs(head, body, tail, spec)
+                text = _paragraphs(head, body, tail, spec, names)
             if requests.length < 0 and previous:  # "shorter" means shorter than the draft it was said about
                 limit = word_count(previous)
                 while word_count(text) >= limit and len(body) > 3:
                     body.remove(min(body, key=word_count) if len(body) > 4 else body[-1])
-                    text = _paragraphs(head, body, tail, spec)
+                    text = _paragraphs(head, body, tail, spec, names)
             used["facts"] = [f.key for f, s in sentences if s in body]
             return text, used
 
@@ -456,8 +458,8 @@ def _defer_full_names(chosen: list[PlanFact], requests: Requests) -> tuple[list[
     return [f for f in chosen if f not in extra] + extra, extra
 
 
-def _paragraphs(head: str, body: list[str], tail: str, spec: ChannelSpec) -> str:
-    body = aggregate(body)
+def _paragraphs(head: str, body: list[str], tail: str, spec: ChannelSpec, subjects: Sequence[str] = ()) -> str:
+    body = aggregate(body, subjects=subjects)
     if not spec.multiline or len(body) < 3:
         return " ".join(p for p in (head, *body, tail) if p)
     cut = max(1, len(body) // 2)

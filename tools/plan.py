@@ -235,6 +235,10 @@ def _facts_cached(product_json: str) -> tuple[PlanFact, ...]:
         kw = _keywords(text + " " + label)
         if not kw:
             continue
+        if re.fullmatch(r"(?:the |this )?\w+ (?:includes|features|contains|comes with)[.:]?", text.strip(), re.IGNORECASE):
+            continue  # "Set includes." - the list it announced was cut off: no fact left
+        if source != "title" and len(kw) >= 3 and not _NUMBER_RE.search(text) and {stem(w) for w in tokens(text)} <= title_stems:
+            continue  # "Haunted House Children's Costumes Pirate Boy": the name again, not a fact about it
         near = next((s for s in seen if len(kw & s) >= 0.8 * min(len(kw), len(s))), None)
         if near is not None:
             continue  # the description repeats a bullet
@@ -296,6 +300,9 @@ def product_name(product: ProductBrief, max_chars: int | None = None) -> str:
     core = segments[0]
     if len(core.split()) < 2 and len(segments) > 1:
         core = f"{core} {_FOR_RE.split(segments[1], maxsplit=1)[0]}"
+    # "Created By Me! Heart Beads ...": a "!" inside a name ends the sentence for a reader (and for
+    # every sentence splitter); the words read the same without it
+    core = re.sub(r"[!?](?=\s+\S)", "", core)
     if max_chars and len(core) > max_chars:
         short = _FOR_RE.split(core, maxsplit=1)[0]
         core = short if len(short) >= 3 else core
@@ -313,6 +320,41 @@ def product_type(product: ProductBrief) -> str:
         segs = [seg.strip() for seg in product.category.split("|") if seg.strip()]
         noun = re.findall(r"[A-Za-z]+", segs[-1])[-1] if segs and re.findall(r"[A-Za-z]+", segs[-1]) else "product"
         return _singular(noun).capitalize() if noun.lower() != "product" else "Product"
+    words = kind.split()
+    if len(words) > 1 and words[0].lower() in _STOP_BEFORE_KIND:
+        kind = " ".join(words[1:])  # "Magnets in a Box" -> "Box", not "a Box"
+    elif len(words) == 2 and (_is_plural(words[0]) and not _is_plural(words[1]) or words[0].lower() in _UNIT_WORDS):
+        kind = words[1]  # "Blue Eyes Doll" -> "Doll", not "This eyes doll"; "17 Inch Backpack" -> "Backpack"
+    return _known_kind(product, kind)
+
+
+def _known_kind(product: ProductBrief, kind: str) -> str:
+    """``kind`` when its last word is a thing we know products to be; otherwise what the title or
+    the category says the product is. Titles often end in a character, a colour or a line's name
+    ("Astrid & Hiccup", "Blue Eyes/Blonde Hair", "Trainer Cruz Ramirez"), and "This hiccup has
+    ..." reads as junk to a shopper: "This playset", "This doll", "This die-cast vehicle" do not."""
+    heads = _category_heads(product) - _ABSTRACT_HEADS
+    known = heads | _KIND_NOUNS | _PRODUCT_NOUNS
+    last = kind.split()[-1] if kind.split() else ""
+    if _singular(last.strip(",.")) in known:
+        return kind
+    segs = [seg.strip() for seg in product.category.split("|") if seg.strip()]
+    if segs:  # the most specific category, when it names a thing: "Dolls", "Die-Cast Vehicles"
+        m = re.search(r"(?:([A-Za-z][A-Za-z'-]*)\s+)?([A-Za-z][A-Za-z'-]*)\s*$", segs[-1])
+        prev = m.group(1) if m else None
+        # "Baby & Toddler Toys" says little; "Stuffed Animals & Plush Toys" says plush
+        generic = "&" in segs[-1] and _singular(m.group(2)) in {"game", "toy"} and _singular(prev or "") not in known if m else True
+        if m and not generic and (_singular(m.group(2)) in heads or (prev and _singular(m.group(2)) in {"game", "toy"})):
+            head = _singular(m.group(2)).capitalize()  # "Board Games", "Bath Toys", not "Toys & Games"
+            return f"{prev} {head}" if prev and prev.lower() not in _STOP_BEFORE_KIND else head
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", product.title)
+    found = _kind_in(words, known - _ABSTRACT_HEADS, first=1, platform_words=False)
+    if found:  # the noun, with the word before it only when that is a thing too ("Kitchen Set"), as it
+        # is often a character's or a line's name ("Magic Snorkel", "Battat Dinosaur")
+        *before, noun = found.split()
+        prev = before[-1] if before else ""
+        keep = prev and not _is_plural(prev) and _singular(prev) in known | _ABSTRACT_HEADS
+        return f"{prev.capitalize()} {_singular(noun)}" if keep else _singular(noun).capitalize()
     return kind
 
 
@@ -373,8 +415,50 @@ _KIND_NOUNS = {"doll", "toy", "game", "plush", "set", "kit", "figure", "puzzle",
                "costume", "statue", "wallet", "net", "bike", "tent", "card", "vehicle", "truck", "car", "train", "robot",
                "table", "restaurant", "phone", "kitchen", "house", "chair", "lamp", "bag", "backpack", "bottle", "mat",
                "tin", "box", "case", "jar", "basket", "bin"}
+# Other things products are, beyond this product's category heads: a type ending in one of these is
+# kept ("Cowboy Hat", "Wall Decal"); one ending in anything else is looked up in the title and the
+# category (``_known_kind``).
+_PRODUCT_NOUNS = {
+    "hat", "cap", "decal", "poster", "tank", "rattle", "ramp", "track", "bundle", "pack", "tape", "pad", "roll",
+    "shirt", "t-shirt", "dress", "sweater", "jacket", "coat", "hoodie", "sock", "shoe", "boot", "glove", "scarf",
+    "tiara", "crown", "wand", "sword", "shield", "helmet", "wig", "mask", "cape", "apron", "tutu", "skirt",
+    "gauge", "brace", "pin", "screw", "bolt", "nut", "washer", "spring", "gear", "wheel", "tire", "axle", "motor",
+    "battery", "charger", "cable", "controller", "remote", "drone", "helicopter", "plane", "airplane", "jet",
+    "boat", "ship", "rocket", "tractor", "bus", "van", "ambulance", "stroller", "crib", "cradle", "highchair",
+    "carrier", "bouncer", "swing", "slide", "trampoline", "pool", "sandbox", "kite", "scooter", "skateboard",
+    "longboard", "skate", "helmet", "racket", "racquet", "bat", "glove", "hoop", "goal", "net", "paddle",
+    "frisbee", "disc", "yo-yo", "top", "spinner", "cube", "block", "brick", "tile", "bead", "bracelet",
+    "necklace", "ring", "earring", "keychain", "charm", "sticker", "stamp", "marker", "crayon", "pencil", "pen",
+    "brush", "paint", "canvas", "easel", "clay", "dough", "slime", "journal", "notebook", "book", "album",
+    "calendar", "map", "globe", "telescope", "microscope", "binocular", "camera", "radio", "speaker", "clock",
+    "watch", "light", "lantern", "flashlight", "nightlight", "projector", "lamp", "candle", "balloon", "banner",
+    "garland", "streamer", "confetti", "plate", "cup", "napkin", "tablecloth", "invitation", "cutout",
+    "centerpiece", "topper", "favor", "pinata", "decoration", "ornament", "wreath", "stocking", "pillow",
+    "cushion", "blanket", "quilt", "comforter", "sheet", "curtain", "valance", "rug", "carpet", "tent",
+    "tunnel", "playhouse", "house", "castle", "garage", "station", "farm", "dollhouse", "furniture", "bed",
+    "desk", "stool", "bench", "shelf", "rack", "organizer", "bag", "pouch", "purse", "lunchbox", "bottle",
+    "puppet", "marionette", "instrument", "drum", "guitar", "piano", "keyboard", "xylophone", "tambourine",
+    "maraca", "harmonica", "ukulele", "recorder", "whistle", "microphone", "walkie-talkie", "replica", "prop",
+    "bust", "statue", "statuette", "figurine", "bobblehead", "diorama", "model", "miniature", "vehicle",
+    "expansion", "deck", "card", "dice", "die", "token", "board", "playmat", "sleeve", "binder", "kit", "set",
+    "collection", "assortment", "pack", "refill", "accessory", "costume", "outfit", "uniform", "suit", "doll",
+    "plush", "stuffed", "bear", "animal", "dinosaur", "unicorn", "teether", "pacifier", "mobile", "gym", "walker",
+    "tricycle", "bike", "bicycle", "wagon", "sled", "surfboard", "snorkel", "goggles", "float", "raft", "tube",
+    "wristband", "headband", "tote", "magnet", "keyring", "recliner", "rocker", "headset", "toaster", "vacuum",
+    "mower", "tattoo", "hammock", "chest", "trunk", "locker", "mirror", "frame", "plaque", "sign", "flag",
+}
+# Category heads that say a department, not a thing ("Party Supplies", "Learning & Education")
+_ABSTRACT_HEADS = {"accessory", "play", "hobby", "supply", "outdoor", "education", "baby", "cor", "product", "electronic",
+                   "fitness", "women", "men", "girl", "boy", "room", "nursery", "recreation", "apparel", "equipment",
+                   "dining", "organization", "sport", "storage", "treatment", "clothing", "novelty", "more", "crafting",
+                   "material", "activity", "shop", "structure", "staple", "baking", "theater", "entertainment",
+                   "improvement", "center", "care", "accent", "lighting", "garden", "wood", "painting", "hockey",
+                   "skating", "skateboarding", "kitchen", "craft", "jewelry", "toy", "game", "headwear", "percussion",
+                   "tenni", "aid", "film", "part", "system", "store", "housekeeping", "hardware"}
 # Category words that name an activity or a platform, not a thing ("Pretend Play", "Nintendo Switch")
 _NOT_KINDS = {"play", "room", "switch", "playstation", "xbox", "nintendo", "wii", "party", "birthday", "decor", "décor"}
+_UNIT_WORDS = {"inch", "inches", "in", "piece", "pieces", "pc", "pcs", "pack", "count", "ct", "foot", "feet", "ft", "mm",
+               "cm", "oz", "ounce", "lb", "pound", "story", "player", "speed", "gallon", "liter", "quart", "volt"}
 _STOP_BEFORE_KIND = {"a", "an", "the", "and", "or", "of", "for", "with", "to", "in", "on", "by"}
 
 
@@ -415,12 +499,47 @@ def name_subject(product: ProductBrief) -> str:
         words.pop()  # "Airfix Douglas A-4B/Q Skyhawk 1" (the title said "1:72")
     noun = product_noun(product)
     if not words or len(words) > _NAME_WORDS:
-        return f"The {noun}"  # a name too long to be a subject: the plain noun, as elsewhere
+        # a name too long to be a subject: the maker before a catalog code and the type ("The
+        # Performance Tool drilling assortment" for "Performance Tool W5220 200 pc Hex Washer Self
+        # Drilling Assortment"), else the plain noun, as elsewhere
+        maker = _maker(product.title)
+        kind = type_subject(product)[len("This "):]
+        return f"The {maker} {kind}" if maker and maker.lower() not in kind.lower() else f"The {noun}"
     if noun not in {_singular(re.sub(r"[^a-z'-]", "", w.lower())) for w in words}:
         words.append(noun)
     if words[0].lower() == "the":
         words = words[1:]
     return "The " + " ".join(words)
+
+
+def _maker(title: str) -> str:
+    """The maker, as the title shows it: a first word styled as a brand ("Mi-Zone", "LEGO"); the
+    one to three capitalised words before the first catalog code or size ("Madame Alexander" in
+    'Madame Alexander 8" ICY Elegance ...'); else the title's first two capitalised words, with the
+    joints of a two-part name ("Melissa & Doug", "Kid O Myland", "Indie Boards and Cards"). Used
+    only where the whole name is too long to say; "" when the title starts otherwise."""
+    words = [w.strip(",:;") for w in title.split()]
+    if words and re.fullmatch(r"[A-Z][a-z]+-[A-Z][A-Za-z]+|[A-Z]{3,}|[A-Z][a-z]+[A-Z][A-Za-z]+", words[0]):
+        if words[0].isupper() and len(words) > 1 and words[1].isupper() and words[1].isalpha() and len(words[1]) > 2:
+            return " ".join(words[:2])  # "TAMASHII NATIONS", "LIL TOTS"
+        return words[0]  # "Mi-Zone", "LEGO", "PLAYMOBIL", "FunKo": a word styled as a brand
+    for j, w in enumerate(words[:4]):
+        if any(c.isdigit() for c in w):
+            lead = words[:j]
+            if 1 <= j <= 3 and all(x[:1].isupper() or x == "&" for x in lead) and lead[-1] != "&":
+                return " ".join(lead).strip("-")
+            return ""
+    lead: list[str] = []
+    for w in words[:5]:
+        joint = w in {"&", "and", "n'", "N'"} or (len(w) == 1 and w.isupper())
+        if not (w[:1].isupper() or joint) or w.lower() == "the" and not lead:
+            break
+        lead.append(w)
+        if len([x for x in lead if not (x in {"&", "and", "n'", "N'"} or len(x) == 1)]) >= 2 and not joint:
+            break
+    while lead and (lead[-1] in {"&", "and", "n'", "N'"}):
+        lead.pop()
+    return " ".join(lead) if len(lead) >= 2 else ""
 
 
 def type_subject(product: ProductBrief) -> str:
@@ -429,7 +548,10 @@ def type_subject(product: ProductBrief) -> str:
     kind = product_type(product)
     noun = product_noun(product)
     words = kind.split()
-    if len(words) < 2 or not all(re.fullmatch(r"[A-Za-z][A-Za-z'’-]*", w) for w in words) or _singular(words[-1]) != noun:
+    plain = all(re.fullmatch(r"[A-Za-z][A-Za-z'’-]*", w) for w in words)
+    if plain and _is_plural(words[-1]) and _singular(words[-1]) != noun and noun == "set" and len(words) <= 3:
+        return "This set of " + " ".join(w if w.isupper() else w.lower() for w in words)  # "This set of playing cards"
+    if len(words) < 2 or not plain or _singular(words[-1]) != noun:
         return f"This {noun}"
     if _is_plural(words[-1]):
         words = [*words[:-1], noun]  # "Bedding Sets" -> "This bedding set", so the verb agrees

@@ -14,10 +14,11 @@ Set", "Pre-Seasoned Cast Iron Skillet"), fitted to the channel's limit.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from dataclasses import replace
+from typing import Collection, Sequence
 
 from copyloop.tools.channels import ChannelSpec
-from copyloop.tools.plan import PlanFact, _smart_title, brand_of, product_name, product_type
+from copyloop.tools.plan import _CODE_RE, PlanFact, _maker, _smart_title, brand_of, product_name, product_type
 from copyloop.tools.schemas import ProductBrief
 from copyloop.tools.text import visible_len, word_count
 from copyloop.tools.vocab import GENERIC_NAME_WORDS, filler_phrases
@@ -49,7 +50,17 @@ _IMPERATIVES = {
     "clean", "dry", "wash", "hang", "mount", "plug", "pair", "sync", "record", "snap", "lock", "twist", "turn", "pull",
     "convert", "unleash", "reveal", "solve", "guess", "collect", "trade", "battle", "defend", "feed", "dig", "flip",
     "shake", "squeeze", "bounce", "tap", "grab", "hide", "seek", "escape", "shoot", "blast", "link", "swap", "complete",
+    "pop", "toss", "drop", "load", "squirt", "spray", "blow", "inflate", "zip", "unzip", "stretch", "bend",
 }
+# Words that make a short phrase an adjective ("Safe, cordless, battery operated" -> "It is safe,
+# cordless and battery operated."), besides the endings in _ADJ_LIST_END_RE
+_ADJECTIVES = {"safe", "soft", "durable", "lightweight", "sturdy", "easy", "strong", "light", "portable", "compact",
+               "cute", "bright", "colorful", "colourful", "washable", "reusable", "waterproof", "non-toxic",
+               "cuddly", "comfy", "shiny", "fluffy", "squishy", "stretchy", "handy", "quiet", "smooth", "thick", "warm",
+               "cozy", "sleek", "simple", "quick", "realistic", "sturdy", "flexible", "adjustable", "foldable", "huggable"}
+_ADJ_LIST_END_RE = re.compile(r"(?:ed|less|able|ible|ful|ive|ous|proof|free|resistant)$")
+_MASS_ING = {"ring", "string", "swing", "wing", "king", "sling", "spring", "earring", "building", "stocking", "pudding",
+             "painting", "drawing", "thing", "ceiling", "wedding", "filling"}
 _PEOPLE = {"children", "kids", "child", "kid", "you", "parents", "babies", "baby", "toddlers", "adults", "players",
            "owners", "fans", "collectors", "teachers", "students", "users", "girls", "boys", "everyone", "families"}
 _MODALS = {"can", "will", "may", "won't", "can't", "cannot", "should", "must", "could", "would"}
@@ -71,13 +82,13 @@ _BASE_VERBS = {"keep", "make", "help", "let", "hold", "stay", "fit", "work", "co
                "offer", "allow", "protect", "prevent", "feature", "include", "learn", "play", "grow", "love", "enjoy",
                "get", "go", "take", "snap", "lock", "fold", "roll", "stack", "connect", "attach", "light", "glow", "move",
                "develop", "build", "promote", "encourage", "support", "last", "stand", "sit", "look", "feel", "clean"}
-_MASS_NOUNS = {"vision", "talk", "cushioning", "protection", "storage", "support", "lighting", "sound", "comfort",
+_MASS_NOUNS = {"satisfaction", "assembly", "vision", "talk", "cushioning", "protection", "storage", "support", "lighting", "sound", "comfort",
                "padding", "construction", "fabric", "material", "cotton", "nylon", "polyester", "plastic", "wood",
                "steel", "leather", "fun", "play", "learning", "information", "equipment", "furniture", "clothing",
                "insulation", "ventilation", "traction", "grip", "coverage", "care", "power", "control", "audio", "video",
                "paint", "music", "light", "water", "air", "space", "storage", "safety", "quality", "durability"}
 _PARTICIPLE_TAIL = {"included", "sold", "required", "recommended", "needed", "provided", "shown", "packed", "made",
-                    "available", "attached", "supplied", "pictured"}
+                    "available", "attached", "supplied", "pictured", "guaranteed", "ensured"}
 _PREPOSITIONS = {"with", "from", "by", "in", "for", "to", "on", "of", "and", "using", "into", "at", "onto", "under",
                  "over", "through", "like", "as", "without"}
 _PARTICIPLES = {"made", "built", "designed", "crafted", "sewn", "woven", "grown", "sold", "shown", "printed", "packed",
@@ -119,6 +130,37 @@ _MATERIAL_NP_RE = re.compile(r"^(?:\d+\s?%\s*)?(?:organic |recycled |solid |genu
 
 def _subject(subject: str, first: bool) -> str:
     return subject if first else "It"
+
+
+_OWN_SUBJECT_RE = re.compile(r"^(?:(?:the|this|our|your)\s+)?([A-Za-z][A-Za-z'-]*)\s+([a-z']+)\b(.*)$", re.IGNORECASE)
+_ONE_SIZE_RE = re.compile(r"^one size fits (most|all)\b\s*(.*)$", re.IGNORECASE)
+
+
+def _own_subject(text: str, subj: str, head: str) -> str:
+    """A seller's sentence whose subject is the bare kind (``head``, the type's last word: "Figure measures 6.75 inches tall",
+    "The set includes 4 cups") says the given subject instead, when that is a name or a type
+    ("This action figure measures ..."): the bare kind fits every product of the kind, which is
+    what the name is there to fix. "One size fits most" says whose size it is. "" when neither."""
+    body = text.rstrip(". ")
+    one = _ONE_SIZE_RE.match(body)
+    if one:
+        rest = f" {one.group(2)}" if one.group(2) else ""
+        return _end(f"{subj} comes in one size that fits {one.group(1).lower()}{rest}")
+    if subj in ("It", "They") or not head:
+        return ""
+    m = _OWN_SUBJECT_RE.match(body)
+    if not m:
+        return ""
+    noun, verb = m.group(1).lower(), m.group(2).lower()
+    nouns = {_singular_word(head), _singular_word(subj.split()[-1])}  # the head noun: "Doll" is not a "Doll Set"
+    if _singular_word(noun) not in nouns or noun != _singular_word(noun) or verb not in (_VERBS_S | {"is", "has", "can", "will"}):
+        return ""
+    return _end(f"{subj} {verb}{m.group(3)}")
+
+
+def _singular_word(word: str) -> str:
+    w = word.lower()
+    return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")) else w
 
 
 def _cap(text: str) -> str:
@@ -170,7 +212,33 @@ def _article(np: str) -> str:
         return "an " if first[:1] == "8" or first.startswith(("11", "18")) else "a "
     if _plural(np) or _head(np) in _MASS_NOUNS or " and " in np.lower():
         return ""
+    if len(words) > 1 and _head(np).endswith("ing") and _head(np) not in _MASS_ING:
+        return ""  # "superb detailing", "realistic sculpting": no "a"
     return "an " if first[:1] in "aeiou" else "a "
+
+
+def _adjective_list(text: str) -> str:
+    """"Safe, cordless, battery operated" as "safe, cordless and battery operated" when every item
+    of a short list is an adjective phrase (the seller listed qualities, not parts); "" else."""
+    items = [i.strip() for i in re.split(r",\s*(?:and\s+)?|\s+and\s+", text.rstrip(". "), flags=re.IGNORECASE) if i.strip()]
+    if not items or len(items) > 5:
+        return ""
+
+    def adjective(word: str) -> bool:
+        return word in _ADJECTIVES or word in _COLOURS or (len(word) > 4 and bool(_ADJ_LIST_END_RE.search(word))
+                                                           and word not in {"speed", "need", "seed", "bleed", "shred"})
+
+    for item in items:
+        words = [re.sub(r"[^a-z-]", "", w.lower()) for w in item.split()]
+        if not words or len(words) > 3 or words[0] in {"be", "all", "no", "not"}:
+            return ""
+        # the last word says it ("battery operated", "fully poseable"), or "easy to clean"
+        if not (adjective(words[-1]) or (len(words) == 3 and words[0] in _ADJECTIVES and words[1] == "to")):
+            return ""
+    if len(items) == 1 and not re.search(r"(?:ed|able|proof|free|resistant)$", items[0].lower()):
+        return ""  # one word alone is left to the other rules ("Colorful", "Durable")
+    items = [" ".join(w.lower() if w[:1].isupper() and w[1:].islower() else w for w in i.split()) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _end(text: str) -> str:
@@ -226,6 +294,9 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
     words = text.split()
     if not words:
         return ""
+    own = _own_subject(text, subj, kind.split()[-1] if kind.split() else "")
+    if own:
+        return own
     w0 = re.sub(r"[^a-z'-]", "", words[0].lower())
     w1 = re.sub(r"[^a-z'-]", "", words[1].lower()) if len(words) > 1 else ""
     lowered = [re.sub(r"[^a-z'-]", "", w.lower()) for w in words]
@@ -243,6 +314,8 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
         return _end(f"{subj} is {m_for.group(2).lower()} {m_for.group(3)} for {m_for.group(1)}")
     if re.match(r"^no \w+(?:, no \w+)+\.?$", text, re.IGNORECASE):
         return _end(_cap(text))  # "No mistakes, no mess."
+    if re.match(r"^no matter\b", text, re.IGNORECASE) and "," in text:
+        return _end(_cap(text))  # "No matter how often it is washed, this sheet ..." has its own clause
     if re.match(r"^(?:no|not)\b", text, re.IGNORECASE):
         if re.search(r"\b(?:needed|required|necessary)$", text.rstrip(". "), re.IGNORECASE):
             return _end(_cap(re.sub(r"\s+(needed|required|necessary)$", r" is \1", text.rstrip(". "), flags=re.I)))
@@ -320,7 +393,8 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
         plural = _plural(np) or " and " in np.lower() or " & " in np
         verb = "are" if plural else "is"
         art = "" if plural else _article(np)
-        return _end(_cap(f"{art}{np} {verb} {' '.join(words[tail:])}".strip()))
+        rest = [w.lower() if w[:1].isupper() and w[1:].islower() else w for w in words[tail:tail + 1]] + words[tail + 1:]
+        return _end(_cap(f"{art}{np} {verb} {' '.join(rest)}".strip()))
     if _ADJ_END_RE.search(text.rstrip(". ")) and len(words) <= 4:
         return _end(f"{subj} is {_lower_first(text)}")
     if len(words) <= 5 and w1 == "to" and w0 not in _IMPERATIVES and not w0.endswith("s"):
@@ -332,6 +406,9 @@ def fact_sentence(fact: PlanFact, subject: str = "It", *, first: bool = False, k
     if (len(words) >= 4 and w1 in {"the", "your", "this", "these", "its", "their", "any"} and w0.isalpha()
             and w0 not in _DETERMINERS and not w0.endswith(("s", "ly", "ed", "ing")) and w0 not in {"all", "both", "each", "one", "only", "just", "even"}):
         return _end(_cap(text))  # an imperative: "Convert the evil Decepticon figure ..."
+    qualities = _adjective_list(text)
+    if qualities:
+        return _end(f"{subj} is {qualities}")
     np = _lower_first(text.rstrip(". "))
     head = _head(np)
     if w0 in _MODALS:
@@ -441,9 +518,16 @@ def label_for(fact: PlanFact, max_words: int = 3) -> str:
     return " ".join(words).upper()
 
 
-def bullet(fact: PlanFact, sentence: str, max_chars: int | None = 250) -> str:
-    """"LABEL: sentence" within ``max_chars`` (the sentence is shortened at a clause when needed)."""
+def bullet(fact: PlanFact, sentence: str, max_chars: int | None = 250, taken: Collection[str] = ()) -> str:
+    """"LABEL: sentence" within ``max_chars`` (the sentence is shortened at a clause when needed).
+    A label in ``taken`` (another bullet of the list has it: a seller's bullet split into several
+    facts shares its label) gives way to one from the fact's own words, so no two bullets read
+    "SIZES THAT FIT: ..."; "" when no other label is found."""
     label = label_for(fact)
+    if label in taken and fact.label:
+        label = label_for(replace(fact, label=""))
+    if label in taken:
+        return ""
     body = sentence.strip()
     if not label:
         return ""
@@ -530,11 +614,14 @@ def headline_candidates(product: ProductBrief, facts: Sequence[PlanFact], spec: 
     m_for = re.search(r"\bfor ((?:kids|boys|girls|toddlers|babies|adults|women|men|teens|children|dogs|cats|ages? [\w+ -]{1,12}))\b", product.title, re.I)
     if m_for:
         add(f"{kind} for {m_for.group(1)}")
-    words = _glue_ampersands(name.split())
+    words = _glue_ampersands([w for w in name.split() if not (_CODE_RE.match(w) and sum(c.isdigit() for c in w) >= 3)])
     kind_n = len(kind.split())
     connectors = {"and", "or", "&", "with", "for", "of", "to", "the", "a", "an", "in", "on", "by", "from"}
+    maker = _maker(product.title).split()
+    # a maker's name is cut whole or not at all: "Rhode Face Playground Ball" is nobody's product
+    keep = len(maker) if maker and [w.lower() for w in words[:len(maker)]] == [w.lower() for w in maker] else 1
     for cut in range(1, max(1, len(words) - kind_n)):  # drop middle words: "Harbor Lights Jigsaw Puzzle"
-        for start in range(1, len(words) - kind_n - cut + 1):
+        for start in range(keep, len(words) - kind_n - cut + 1):
             rest = words[start + cut:]
             if rest and (rest[0].lower() in connectors or words[start - 1].lower() in connectors):
                 continue  # "Baby Doll and Curtain Set" is not a product
@@ -606,15 +693,23 @@ def cta_for(spec: ChannelSpec, variant: int = 0, tone: str = "") -> str:
 _AGG_RE = re.compile(r"^(It|The \w+|This \w+|Your \w+) (has|is) (.+?)\.$")
 
 
-def aggregate(sentences: Sequence[str], max_items: int = 3, max_words: int = 22) -> list[str]:
+def aggregate(sentences: Sequence[str], max_items: int = 3, max_words: int = 22, subjects: Sequence[str] = ()) -> list[str]:
     """Join runs of short sentences with the same subject pattern and verb ("It has a 5-inch display.
     It has night vision." -> "It has a 5-inch display and night vision."): the aggregation step
-    of classic data-to-text generation; it keeps every fact and reads less like a list."""
+    of classic data-to-text generation; it keeps every fact and reads less like a list.
+    ``subjects`` are longer subjects the copy uses (the product's name or type): a joined sentence
+    takes the most specific subject of its run, so a name said once carries several facts ("The
+    Aquarius DC Wonder Woman Retro Playing Cards set has 52 different images per deck and a linen
+    type finish.") instead of being repeated, or lost to "It"."""
+    agg_re = _AGG_RE
+    extra = sorted({s for s in subjects if s and s != "It"}, key=len, reverse=True)
+    if extra:
+        agg_re = re.compile(rf"^(It|The \w+|This \w+|Your \w+|{'|'.join(re.escape(s) for s in extra)}) (has|is) (.+?)\.$")
     # bring sentences with the same verb together (first occurrence keeps its place)
     keyed: list[tuple[int, int, str]] = []
     first_pos: dict[str, int] = {}
     for i, s in enumerate(sentences):
-        m = _AGG_RE.match(s.strip())
+        m = agg_re.match(s.strip())
         verb = m.group(2) if m and word_count(m.group(3)) <= 8 and " and " not in m.group(3) else f"#{i}"
         first_pos.setdefault(verb, i)
         keyed.append((first_pos[verb], i, s))
@@ -630,17 +725,18 @@ def aggregate(sentences: Sequence[str], max_items: int = 3, max_words: int = 22)
         else:
             items = [r[2] for r in run]
             joined = ", ".join(items[:-1]) + (", and " if any("," in i for i in items) else " and ") + items[-1]
-            out.append(f"{run[0][0]} {run[0][1]} {joined}.")
+            subject = max((r[0] for r in run), key=len)
+            out.append(f"{subject} {run[0][1]} {joined}.")
         run.clear()
 
     for s in sentences:
-        m = _AGG_RE.match(s.strip())
+        m = agg_re.match(s.strip())
         if m and word_count(m.group(3)) <= 8 and " and " not in m.group(3):
             verb = m.group(2)
             if run and (run[0][1] != verb or len(run) >= max_items
                         or word_count(" ".join(r[2] for r in run) + " " + m.group(3)) > max_words):
                 flush()
-            run.append((m.group(1) if not run else run[0][0], verb, m.group(3)))
+            run.append((m.group(1), verb, m.group(3)))
             continue
         flush()
         out.append(s)

@@ -151,6 +151,14 @@ def test_revision_plans_change_only_what_was_asked() -> None:
         ("Orange", "It is orange."),
         ("Also great for decorations", "It is also great for decorations."),
         ("Is the 2017 toy of the year", "It is the 2017 toy of the year."),
+        ("Safe, cordless, battery operated", "It is safe, cordless and battery operated."),
+        ("Lightweight, durable and easy to clean", "It is lightweight, durable and easy to clean."),
+        ("Battery Operated", "It is battery operated."),
+        ("Red, blue and green", "It is red, blue and green."),
+        ("Bright colors, fun shapes", "It has bright colors, fun shapes."),  # nouns: not a list of qualities
+        ("Superb detailing", "It has superb detailing."),
+        ("Pop up the tent and play", "Pop up the tent and play."),
+        ("One size fits most adults", "It comes in one size that fits most adults."),
     ],
 )
 def test_a_fact_becomes_one_sentence_with_its_own_words(fact: str, sentence: str) -> None:
@@ -173,6 +181,28 @@ def test_bullets_have_a_label_and_aggregation_keeps_every_fact() -> None:
     assert bullet(f, "It has a waterproof shell with taped seams.").startswith("WATERPROOF SHELL: ")
     merged = aggregate(["It has a 5-inch display.", "The monitor is quiet.", "It has night vision.", "It has two-way talk."])
     assert merged == ["It has a 5-inch display, night vision and two-way talk.", "The monitor is quiet."]
+    # one seller bullet split into several facts: its label is said once, the others find their own
+    sizes = PlanFact(text="One size fits most", label="Sizes that fit")
+    batteries = PlanFact(text="Requires 4 AA batteries, not included", label="Sizes that fit")
+    first = bullet(sizes, "It comes in one size that fits most.")
+    second = bullet(batteries, "It requires 4 AA batteries, not included.", taken={first.split(":")[0]})
+    assert first.startswith("SIZES THAT FIT: ") and second.startswith("4 AA BATTERIES: ")
+    # a name said once carries the run's facts, rather than being repeated or lost to "It"
+    name = "The Aquarius DC Wonder Woman Retro Playing Cards set"
+    merged = aggregate([f"{name} has 52 different images per deck.", "It has a linen type finish.", "It weighs 3.2 ounces."],
+                       subjects=[name])
+    assert merged == [f"{name} has 52 different images per deck and a linen type finish.", "It weighs 3.2 ounces."]
+
+
+def test_a_sentence_about_the_bare_kind_says_whose_it_is() -> None:
+    figure = PlanFact(text='Figure measures 6.75" tall')
+    assert fact_sentence(figure, "This action figure", first=True, kind="Action Figure") == 'This action figure measures 6.75" tall.'
+    assert fact_sentence(figure, "It", kind="Action Figure") == 'Figure measures 6.75" tall.'  # "It" would say less
+    # only the type's head noun: the doll of a "Doll Set" is not the set
+    doll = PlanFact(text="Doll is 14 inches tall")
+    assert fact_sentence(doll, "This doll set", first=True, kind="Doll Set") == "Doll is 14 inches tall."
+    each = PlanFact(text="Each figure has a different sound")
+    assert fact_sentence(each, "This action figure", first=True, kind="Action Figure") == "Each figure has a different sound."
 
 
 def test_headlines_name_the_product_and_fit() -> None:
@@ -306,7 +336,34 @@ def test_name_and_type_subjects_are_singular_readable_names() -> None:
                         category="Home & Kitchen | Bedding | Kids' Bedding | Comforters & Sets | Comforter Sets")
     assert type_subject(sets) == "This bedding set"  # not "This bedding sets is"
     long = ProductBrief(title="Madame Alexander 8 Inch ICY Elegance Light Skin Tone Blue Eyes Doll", category="Toys | Dolls")
-    assert name_subject(long) == "The doll"  # too long to be a subject
+    assert name_subject(long) == "The Madame Alexander doll"  # too long to be a subject: maker and type
+    assert type_subject(long) == "This doll"  # not "This eyes doll"
+    joint = ProductBrief(title="Kid O Myland UFO & Alien Light Interactive Learning Toy", category="Toys & Games | Learning & Education")
+    assert name_subject(joint) == "The Kid O Myland learning toy"  # a two-part maker's name stays whole
+    nameless = ProductBrief(title="the glitter plastic party shades glasses favor pack deluxe edition", category="Toys")
+    assert name_subject(nameless) == "The pack"  # no maker to be seen: the plain noun
+
+
+def test_a_type_is_a_thing_not_a_character_or_a_colour() -> None:
+    """Titles often end in a character or a colour; "This hiccup has ..." is junk to a shopper."""
+    cases = {
+        ("PLAYMOBIL How to Train Your Dragon III Astrid & Hiccup", "Toys & Games | Building Toys"): "This building toy",
+        ('Madame Alexander 8" ICY Elegance Light Skin Tone Blue Eyes/Blonde Hair', "Toys & Games | Dolls & Accessories | Dolls"): "This doll",
+        ("Herbaceous", "Toys & Games | Games & Accessories | Board Games"): "This board game",
+        ("Disney Pixar Cars Trainer Cruz Ramirez", "Toys & Games | Play Vehicles | Die-Cast Vehicles"): "This die-cast vehicle",
+        ("Forum Novelties Men's Adult Suede Cowboy Hat", "Clothing | Costumes & Accessories | Men | Accessories | Headwear"): "This cowboy hat",
+        ("Fisher-Price Classic Changeable Picture Disk Camera", "Toys & Games | Baby & Toddler Toys"): "This disk camera",
+        ("Florida-Opoly", "Toys & Games | Games & Accessories"): "This florida-opoly",  # nothing better is known: kept
+    }
+    for (title, category), expected in cases.items():
+        assert type_subject(ProductBrief(title=title, category=category)) == expected, title
+
+
+def test_an_exclamation_inside_a_name_does_not_end_the_sentence() -> None:
+    p = ProductBrief(title="Melissa & Doug Created By Me! Heart Beads Wooden Bead Set", category="Toys | Beading")
+    assert product_name(p) == "Melissa & Doug Created By Me Heart Beads Wooden Bead Set"
+    assert "!" not in name_subject(p)
+    assert product_name(ProductBrief(title="Yummy!", category="Toys")) == "Yummy!"  # a final "!" is the name's own
 
 
 class _WordEmbedder:
