@@ -459,7 +459,10 @@ def _defer_full_names(chosen: list[PlanFact], requests: Requests) -> tuple[list[
 
 
 def _paragraphs(head: str, body: list[str], tail: str, spec: ChannelSpec, subjects: Sequence[str] = ()) -> str:
-    body = aggregate(body, subjects=subjects)
+    joined = aggregate(body, subjects=subjects)
+    if spec.min_words and word_count(" ".join([head, *joined, tail])) < spec.min_words:
+        joined = aggregate(body, subjects=subjects, share=False)  # saying the name again beats a short copy
+    body = joined
     if not spec.multiline or len(body) < 3:
         return " ".join(p for p in (head, *body, tail) if p)
     cut = max(1, len(body) // 2)

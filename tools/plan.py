@@ -300,6 +300,12 @@ def product_name(product: ProductBrief, max_chars: int | None = None) -> str:
     core = segments[0]
     if len(core.split()) < 2 and len(segments) > 1:
         core = f"{core} {_FOR_RE.split(segments[1], maxsplit=1)[0]}"
+    elif len(core.split()) == 2 and len(segments) > 1 and not _names_a_thing(core):
+        # "Star Wars: The Force Awakens Child's Stormtrooper Costume": a franchise or a maker alone
+        # is no name for the product ("This is the Star Wars.")
+        longer = f"{core} {_FOR_RE.split(segments[1], maxsplit=1)[0]}"
+        if len(longer.split()) <= 10 and _names_a_thing(longer):
+            core = longer
     # "Created By Me! Heart Beads ...": a "!" inside a name ends the sentence for a reader (and for
     # every sentence splitter); the words read the same without it
     core = re.sub(r"[!?](?=\s+\S)", "", core)
@@ -307,6 +313,12 @@ def product_name(product: ProductBrief, max_chars: int | None = None) -> str:
         short = _FOR_RE.split(core, maxsplit=1)[0]
         core = short if len(short) >= 3 else core
     return core.strip()
+
+
+def _names_a_thing(name: str) -> bool:
+    """Whether a name says what the product is: it holds a singular product noun ("Stormtrooper
+    Costume"); "Star Wars", "Pokemon TCG" and "Buffalo Games" do not."""
+    return any(re.sub(r"[^a-z-]", "", w.lower()) in _KIND_NOUNS | _PRODUCT_NOUNS and not _is_plural(w) for w in name.split())
 
 
 def product_type(product: ProductBrief) -> str:
@@ -446,6 +458,7 @@ _PRODUCT_NOUNS = {
     "tricycle", "bike", "bicycle", "wagon", "sled", "surfboard", "snorkel", "goggles", "float", "raft", "tube",
     "wristband", "headband", "tote", "magnet", "keyring", "recliner", "rocker", "headset", "toaster", "vacuum",
     "mower", "tattoo", "hammock", "chest", "trunk", "locker", "mirror", "frame", "plaque", "sign", "flag",
+    "insert", "cartridge", "pump", "filter", "cover", "case", "sleeve", "bowl", "mug", "tumbler", "jacket",
 }
 # Category heads that say a department, not a thing ("Party Supplies", "Learning & Education")
 _ABSTRACT_HEADS = {"accessory", "play", "hobby", "supply", "outdoor", "education", "baby", "cor", "product", "electronic",
@@ -549,7 +562,8 @@ def type_subject(product: ProductBrief) -> str:
     noun = product_noun(product)
     words = kind.split()
     plain = all(re.fullmatch(r"[A-Za-z][A-Za-z'’-]*", w) for w in words)
-    if plain and _is_plural(words[-1]) and _singular(words[-1]) != noun and noun == "set" and len(words) <= 3:
+    maker_led = product.title.lower().startswith(kind.lower())  # "Buffalo Games", "Lionel Trains": a maker
+    if plain and _is_plural(words[-1]) and _singular(words[-1]) != noun and noun == "set" and len(words) <= 3 and not maker_led:
         return "This set of " + " ".join(w if w.isupper() else w.lower() for w in words)  # "This set of playing cards"
     if len(words) < 2 or not plain or _singular(words[-1]) != noun:
         return f"This {noun}"

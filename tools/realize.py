@@ -693,14 +693,16 @@ def cta_for(spec: ChannelSpec, variant: int = 0, tone: str = "") -> str:
 _AGG_RE = re.compile(r"^(It|The \w+|This \w+|Your \w+) (has|is) (.+?)\.$")
 
 
-def aggregate(sentences: Sequence[str], max_items: int = 3, max_words: int = 22, subjects: Sequence[str] = ()) -> list[str]:
+def aggregate(sentences: Sequence[str], max_items: int = 3, max_words: int = 22, subjects: Sequence[str] = (),
+              share: bool = True) -> list[str]:
     """Join runs of short sentences with the same subject pattern and verb ("It has a 5-inch display.
     It has night vision." -> "It has a 5-inch display and night vision."): the aggregation step
     of classic data-to-text generation; it keeps every fact and reads less like a list.
     ``subjects`` are longer subjects the copy uses (the product's name or type): a joined sentence
     takes the most specific subject of its run, so a name said once carries several facts ("The
     Aquarius DC Wonder Woman Retro Playing Cards set has 52 different images per deck and a linen
-    type finish.") instead of being repeated, or lost to "It"."""
+    type finish.") instead of being repeated, or lost to "It"; with ``share``, two sentences in a row
+    that open with the same long name say it once."""
     agg_re = _AGG_RE
     extra = sorted({s for s in subjects if s and s != "It"}, key=len, reverse=True)
     if extra:
@@ -741,6 +743,25 @@ def aggregate(sentences: Sequence[str], max_items: int = 3, max_words: int = 22,
         flush()
         out.append(s)
     flush()
+    return _share_long_subjects(out, [x for x in extra if len(x.split()) >= 3], max_words) if share else out
+
+
+def _share_long_subjects(sentences: list[str], subjects: Sequence[str], max_words: int) -> list[str]:
+    """Two sentences in a row that open with the same long name say it once: "The Harbor Lights
+    1000-Piece Jigsaw Puzzle has 1000 pieces. The Harbor Lights 1000-Piece Jigsaw Puzzle is made
+    from recycled paperboard." -> "... has 1000 pieces and is made from recycled paperboard."
+    """
+    out: list[str] = []
+    for s in sentences:
+        prev = out[-1] if out else ""
+        subj = next((x for x in subjects if s.startswith(x + " ") and prev.startswith(x + " ")), "")
+        if subj:
+            first, second = prev[len(subj) + 1:].rstrip(".!? "), s[len(subj) + 1:].rstrip(".!? ")
+            if (second[:1].islower() and " and " not in first and "," not in second
+                    and word_count(first) + word_count(second) <= max_words + 4):
+                out[-1] = f"{subj} {first} and {second}."
+                continue
+        out.append(s)
     return out
 
 

@@ -192,6 +192,9 @@ def test_bullets_have_a_label_and_aggregation_keeps_every_fact() -> None:
     merged = aggregate([f"{name} has 52 different images per deck.", "It has a linen type finish.", "It weighs 3.2 ounces."],
                        subjects=[name])
     assert merged == [f"{name} has 52 different images per deck and a linen type finish.", "It weighs 3.2 ounces."]
+    puzzle = "The Harbor Lights 1000-Piece Jigsaw Puzzle"  # two verbs, one name
+    merged = aggregate([f"{puzzle} has 1000 pieces.", f"{puzzle} is made from recycled paperboard."], subjects=[puzzle])
+    assert merged == [f"{puzzle} has 1000 pieces and is made from recycled paperboard."]
 
 
 def test_a_sentence_about_the_bare_kind_says_whose_it_is() -> None:
