@@ -237,8 +237,8 @@ def _facts_cached(product_json: str) -> tuple[PlanFact, ...]:
             continue
         if re.fullmatch(r"(?:the |this )?\w+ (?:includes|features|contains|comes with)[.:]?", text.strip(), re.IGNORECASE):
             continue  # "Set includes." - the list it announced was cut off: no fact left
-        if source != "title" and len(kw) >= 3 and not _NUMBER_RE.search(text) and {stem(w) for w in tokens(text)} <= title_stems:
-            continue  # "Haunted House Children's Costumes Pirate Boy": the name again, not a fact about it
+        if source != "title" and not label and len(kw) >= 3 and not _NUMBER_RE.search(text) and {stem(w) for w in tokens(text)} <= title_stems:
+            continue  # "Haunted House Children's Costumes Pirate Boy": the name again ("Driver: Chase Elliott" says more)
         near = next((s for s in seen if len(kw & s) >= 0.8 * min(len(kw), len(s))), None)
         if near is not None:
             continue  # the description repeats a bullet
@@ -353,11 +353,12 @@ def _known_kind(product: ProductBrief, kind: str) -> str:
     segs = [seg.strip() for seg in product.category.split("|") if seg.strip()]
     if segs:  # the most specific category, when it names a thing: "Dolls", "Die-Cast Vehicles"
         m = re.search(r"(?:([A-Za-z][A-Za-z'-]*)\s+)?([A-Za-z][A-Za-z'-]*)\s*$", segs[-1])
-        prev = m.group(1) if m else None
+        prev, last = (m.group(1), _singular(m.group(2))) if m else (None, "")
+        broad = last in {"game", "toy"}  # "Board Games", "Bath Toys" say a thing; "Toys & Games" does not
         # "Baby & Toddler Toys" says little; "Stuffed Animals & Plush Toys" says plush
-        generic = "&" in segs[-1] and _singular(m.group(2)) in {"game", "toy"} and _singular(prev or "") not in known if m else True
-        if m and not generic and (_singular(m.group(2)) in heads or (prev and _singular(m.group(2)) in {"game", "toy"})):
-            head = _singular(m.group(2)).capitalize()  # "Board Games", "Bath Toys", not "Toys & Games"
+        generic = broad and (not prev or ("&" in segs[-1] and _singular(prev) not in known))
+        if last and not generic and (last in heads or broad):
+            head = last.capitalize()
             return f"{prev} {head}" if prev and prev.lower() not in _STOP_BEFORE_KIND else head
     words = re.findall(r"[A-Za-z][A-Za-z'-]*", product.title)
     found = _kind_in(words, known - _ABSTRACT_HEADS, first=1, platform_words=False)
@@ -433,32 +434,30 @@ _KIND_NOUNS = {"doll", "toy", "game", "plush", "set", "kit", "figure", "puzzle",
 _PRODUCT_NOUNS = {
     "hat", "cap", "decal", "poster", "tank", "rattle", "ramp", "track", "bundle", "pack", "tape", "pad", "roll",
     "shirt", "t-shirt", "dress", "sweater", "jacket", "coat", "hoodie", "sock", "shoe", "boot", "glove", "scarf",
-    "tiara", "crown", "wand", "sword", "shield", "helmet", "wig", "mask", "cape", "apron", "tutu", "skirt",
-    "gauge", "brace", "pin", "screw", "bolt", "nut", "washer", "spring", "gear", "wheel", "tire", "axle", "motor",
-    "battery", "charger", "cable", "controller", "remote", "drone", "helicopter", "plane", "airplane", "jet",
-    "boat", "ship", "rocket", "tractor", "bus", "van", "ambulance", "stroller", "crib", "cradle", "highchair",
-    "carrier", "bouncer", "swing", "slide", "trampoline", "pool", "sandbox", "kite", "scooter", "skateboard",
-    "longboard", "skate", "helmet", "racket", "racquet", "bat", "glove", "hoop", "goal", "net", "paddle",
-    "frisbee", "disc", "yo-yo", "top", "spinner", "cube", "block", "brick", "tile", "bead", "bracelet",
-    "necklace", "ring", "earring", "keychain", "charm", "sticker", "stamp", "marker", "crayon", "pencil", "pen",
-    "brush", "paint", "canvas", "easel", "clay", "dough", "slime", "journal", "notebook", "book", "album",
-    "calendar", "map", "globe", "telescope", "microscope", "binocular", "camera", "radio", "speaker", "clock",
-    "watch", "light", "lantern", "flashlight", "nightlight", "projector", "lamp", "candle", "balloon", "banner",
-    "garland", "streamer", "confetti", "plate", "cup", "napkin", "tablecloth", "invitation", "cutout",
-    "centerpiece", "topper", "favor", "pinata", "decoration", "ornament", "wreath", "stocking", "pillow",
-    "cushion", "blanket", "quilt", "comforter", "sheet", "curtain", "valance", "rug", "carpet", "tent",
-    "tunnel", "playhouse", "house", "castle", "garage", "station", "farm", "dollhouse", "furniture", "bed",
-    "desk", "stool", "bench", "shelf", "rack", "organizer", "bag", "pouch", "purse", "lunchbox", "bottle",
-    "puppet", "marionette", "instrument", "drum", "guitar", "piano", "keyboard", "xylophone", "tambourine",
-    "maraca", "harmonica", "ukulele", "recorder", "whistle", "microphone", "walkie-talkie", "replica", "prop",
-    "bust", "statue", "statuette", "figurine", "bobblehead", "diorama", "model", "miniature", "vehicle",
-    "expansion", "deck", "card", "dice", "die", "token", "board", "playmat", "sleeve", "binder", "kit", "set",
-    "collection", "assortment", "pack", "refill", "accessory", "costume", "outfit", "uniform", "suit", "doll",
-    "plush", "stuffed", "bear", "animal", "dinosaur", "unicorn", "teether", "pacifier", "mobile", "gym", "walker",
-    "tricycle", "bike", "bicycle", "wagon", "sled", "surfboard", "snorkel", "goggles", "float", "raft", "tube",
-    "wristband", "headband", "tote", "magnet", "keyring", "recliner", "rocker", "headset", "toaster", "vacuum",
-    "mower", "tattoo", "hammock", "chest", "trunk", "locker", "mirror", "frame", "plaque", "sign", "flag",
-    "insert", "cartridge", "pump", "filter", "cover", "case", "sleeve", "bowl", "mug", "tumbler", "jacket",
+    "tiara", "crown", "wand", "sword", "shield", "helmet", "wig", "mask", "cape", "apron", "tutu", "skirt", "gauge",
+    "brace", "pin", "screw", "bolt", "nut", "washer", "spring", "gear", "wheel", "tire", "axle", "motor", "battery",
+    "charger", "cable", "controller", "remote", "drone", "helicopter", "plane", "airplane", "jet", "boat", "ship",
+    "rocket", "tractor", "bus", "van", "ambulance", "stroller", "crib", "cradle", "highchair", "carrier", "bouncer",
+    "swing", "slide", "trampoline", "pool", "sandbox", "kite", "scooter", "skateboard", "longboard", "skate",
+    "racket", "racquet", "bat", "hoop", "goal", "paddle", "frisbee", "disc", "yo-yo", "top", "spinner", "cube",
+    "block", "brick", "tile", "bead", "bracelet", "necklace", "ring", "earring", "keychain", "charm", "sticker",
+    "stamp", "marker", "crayon", "pencil", "pen", "brush", "paint", "canvas", "easel", "clay", "dough", "slime",
+    "journal", "notebook", "album", "calendar", "map", "globe", "telescope", "microscope", "binocular", "camera",
+    "radio", "speaker", "clock", "watch", "light", "lantern", "flashlight", "nightlight", "projector", "candle",
+    "balloon", "banner", "garland", "streamer", "confetti", "plate", "cup", "napkin", "tablecloth", "invitation",
+    "cutout", "centerpiece", "topper", "favor", "pinata", "decoration", "ornament", "wreath", "stocking", "pillow",
+    "cushion", "quilt", "comforter", "sheet", "curtain", "valance", "rug", "carpet", "tunnel", "playhouse",
+    "castle", "garage", "station", "farm", "dollhouse", "furniture", "bed", "desk", "stool", "bench", "shelf",
+    "rack", "organizer", "pouch", "purse", "lunchbox", "puppet", "marionette", "instrument", "drum", "guitar",
+    "piano", "keyboard", "xylophone", "tambourine", "maraca", "harmonica", "ukulele", "recorder", "whistle",
+    "microphone", "walkie-talkie", "replica", "prop", "bust", "statuette", "figurine", "bobblehead", "diorama",
+    "model", "miniature", "expansion", "deck", "dice", "die", "token", "board", "playmat", "sleeve", "binder",
+    "collection", "assortment", "refill", "accessory", "outfit", "uniform", "suit", "stuffed", "bear", "animal",
+    "dinosaur", "unicorn", "teether", "pacifier", "mobile", "gym", "walker", "tricycle", "bicycle", "wagon", "sled",
+    "surfboard", "snorkel", "goggles", "float", "raft", "tube", "wristband", "headband", "tote", "magnet",
+    "keyring", "recliner", "rocker", "headset", "toaster", "vacuum", "mower", "tattoo", "hammock", "chest", "trunk",
+    "locker", "mirror", "frame", "plaque", "sign", "flag", "insert", "cartridge", "pump", "filter", "cover", "bowl",
+    "mug", "tumbler",
 }
 # Category heads that say a department, not a thing ("Party Supplies", "Learning & Education")
 _ABSTRACT_HEADS = {"accessory", "play", "hobby", "supply", "outdoor", "education", "baby", "cor", "product", "electronic",

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Collection, Sequence
 
 from copyloop.tools.channels import ChannelSpec
-from copyloop.tools.plan import _CODE_RE, PlanFact, _maker, _smart_title, brand_of, product_name, product_type
+from copyloop.tools.plan import _CODE_RE, PlanFact, _maker, _singular, _smart_title, brand_of, product_name, product_type
 from copyloop.tools.schemas import ProductBrief
 from copyloop.tools.text import visible_len, word_count
 from copyloop.tools.vocab import GENERIC_NAME_WORDS, filler_phrases
@@ -57,7 +57,7 @@ _IMPERATIVES = {
 _ADJECTIVES = {"safe", "soft", "durable", "lightweight", "sturdy", "easy", "strong", "light", "portable", "compact",
                "cute", "bright", "colorful", "colourful", "washable", "reusable", "waterproof", "non-toxic",
                "cuddly", "comfy", "shiny", "fluffy", "squishy", "stretchy", "handy", "quiet", "smooth", "thick", "warm",
-               "cozy", "sleek", "simple", "quick", "realistic", "sturdy", "flexible", "adjustable", "foldable", "huggable"}
+               "cozy", "sleek", "simple", "quick", "realistic", "flexible", "adjustable", "foldable", "huggable"}
 _ADJ_LIST_END_RE = re.compile(r"(?:ed|less|able|ible|ful|ive|ous|proof|free|resistant)$")
 _MASS_ING = {"ring", "string", "swing", "wing", "king", "sling", "spring", "earring", "building", "stocking", "pudding",
              "painting", "drawing", "thing", "ceiling", "wedding", "filling"}
@@ -82,7 +82,8 @@ _BASE_VERBS = {"keep", "make", "help", "let", "hold", "stay", "fit", "work", "co
                "offer", "allow", "protect", "prevent", "feature", "include", "learn", "play", "grow", "love", "enjoy",
                "get", "go", "take", "snap", "lock", "fold", "roll", "stack", "connect", "attach", "light", "glow", "move",
                "develop", "build", "promote", "encourage", "support", "last", "stand", "sit", "look", "feel", "clean"}
-_MASS_NOUNS = {"satisfaction", "assembly", "vision", "talk", "cushioning", "protection", "storage", "support", "lighting", "sound", "comfort",
+_MASS_NOUNS = {"satisfaction", "assembly",  # "Satisfaction is ensured", not "A satisfaction ..."
+               "vision", "talk", "cushioning", "protection", "storage", "support", "lighting", "sound", "comfort",
                "padding", "construction", "fabric", "material", "cotton", "nylon", "polyester", "plastic", "wood",
                "steel", "leather", "fun", "play", "learning", "information", "equipment", "furniture", "clothing",
                "insulation", "ventilation", "traction", "grip", "coverage", "care", "power", "control", "audio", "video",
@@ -137,10 +138,11 @@ _ONE_SIZE_RE = re.compile(r"^one size fits (most|all)\b\s*(.*)$", re.IGNORECASE)
 
 
 def _own_subject(text: str, subj: str, head: str) -> str:
-    """A seller's sentence whose subject is the bare kind (``head``, the type's last word: "Figure measures 6.75 inches tall",
-    "The set includes 4 cups") says the given subject instead, when that is a name or a type
-    ("This action figure measures ..."): the bare kind fits every product of the kind, which is
-    what the name is there to fix. "One size fits most" says whose size it is. "" when neither."""
+    """A seller's sentence whose subject is the bare kind (``head``, the type's last word: "Figure
+    measures 6.75 inches tall", "The set includes 4 cups") says the given subject instead, when
+    that is a name or a type ("This action figure measures ..."): the bare kind fits every product
+    of the kind, which is what the name is there to fix. "One size fits most" says whose size it
+    is. "" when neither."""
     body = text.rstrip(". ")
     one = _ONE_SIZE_RE.match(body)
     if one:
@@ -152,15 +154,10 @@ def _own_subject(text: str, subj: str, head: str) -> str:
     if not m:
         return ""
     noun, verb = m.group(1).lower(), m.group(2).lower()
-    nouns = {_singular_word(head), _singular_word(subj.split()[-1])}  # the head noun: "Doll" is not a "Doll Set"
-    if _singular_word(noun) not in nouns or noun != _singular_word(noun) or verb not in (_VERBS_S | {"is", "has", "can", "will"}):
-        return ""
+    nouns = {_singular(head), _singular(subj.split()[-1])}  # the head noun: "Doll" is not a "Doll Set"
+    if noun not in nouns or verb not in (_VERBS_S | {"is", "has", "can", "will"}):
+        return ""  # a plural ("Figures measure") is not this product either
     return _end(f"{subj} {verb}{m.group(3)}")
-
-
-def _singular_word(word: str) -> str:
-    w = word.lower()
-    return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")) else w
 
 
 def _cap(text: str) -> str:
