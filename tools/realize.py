@@ -486,6 +486,11 @@ _LABEL_SKIP = {"or", "no", "not", "nor", "it", "its", "this", "these", "the", "a
 _LABEL_LEAD_SKIP = _IMPERATIVES | _VERBS_S | _BASE_VERBS | {"out", "up", "into", "where", "how", "what"}
 
 
+_LABEL_TOKEN_RE = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9'’.-]|(?<=\d)[,/](?=\d))*[A-Za-z0-9](?:%|(?<=\d)[\"”″'’])?|[A-Za-z0-9](?:%|(?<=\d)[\"”″'’])?|,"
+)
+
+
 def label_for(fact: PlanFact, max_words: int = 3) -> str:
     """A short label that says what the bullet is about: the seller's own label, else the fact's
     first run of content words ("SPECIALIST VETERINARIAN TOOLS")."""
@@ -493,7 +498,9 @@ def label_for(fact: PlanFact, max_words: int = 3) -> str:
         return fact.label.upper()
     runs: list[list[str]] = []
     current: list[str] = []
-    for raw in re.findall(r"[A-Za-z0-9][A-Za-z0-9'’.-]*[A-Za-z0-9]|[A-Za-z0-9]|,", _tidy(fact.text)):
+    # a number keeps its "%", inch or foot mark, thousands comma and fraction slash: a label "100 TOY"
+    # from "100% Toy" (or "600 PIECE" from "3,600 piece") would state a number the facts do not
+    for raw in _LABEL_TOKEN_RE.findall(_tidy(fact.text)):
         low = raw.lower()
         if raw == "," or low in _LABEL_SKIP or (low in GENERIC_NAME_WORDS and not current):
             if current:
