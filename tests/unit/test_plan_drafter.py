@@ -179,6 +179,8 @@ def test_bullets_have_a_label_and_aggregation_keeps_every_fact() -> None:
     f = PlanFact(text="Waterproof shell with taped seams")
     assert label_for(f) == "WATERPROOF SHELL"
     assert label_for(PlanFact(text="100% Toy")) == "100% TOY"  # "100 TOY" would state a number the facts do not
+    assert label_for(PlanFact(text="This 3,600 piece set")).startswith("3,600 PIECE")
+    assert label_for(PlanFact(text='Measures approximately 12.42" tall')).endswith('12.42" TALL')
     assert bullet(f, "It has a waterproof shell with taped seams.").startswith("WATERPROOF SHELL: ")
     merged = aggregate(["It has a 5-inch display.", "The monitor is quiet.", "It has night vision.", "It has two-way talk."])
     assert merged == ["It has a 5-inch display, night vision and two-way talk.", "The monitor is quiet."]
