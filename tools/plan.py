@@ -359,6 +359,9 @@ def _known_kind(product: ProductBrief, kind: str) -> str:
         generic = broad and (not prev or ("&" in segs[-1] and _singular(prev) not in known))
         if last and not generic and (last in heads or broad):
             head = last.capitalize()
+            paired = bool(prev) and bool(re.search(rf"&\s+{re.escape(prev)}\s+\S+\s*$", segs[-1]))
+            if paired and _singular(prev) not in known:
+                return head  # "Basketball & Volleyball Sets" says "Set", not "Volleyball Set"
             return f"{prev} {head}" if prev and prev.lower() not in _STOP_BEFORE_KIND else head
     words = re.findall(r"[A-Za-z][A-Za-z'-]*", product.title)
     found = _kind_in(words, known - _ABSTRACT_HEADS, first=1, platform_words=False)
@@ -457,7 +460,7 @@ _PRODUCT_NOUNS = {
     "surfboard", "snorkel", "goggles", "float", "raft", "tube", "wristband", "headband", "tote", "magnet",
     "keyring", "recliner", "rocker", "headset", "toaster", "vacuum", "mower", "tattoo", "hammock", "chest", "trunk",
     "locker", "mirror", "frame", "plaque", "sign", "flag", "insert", "cartridge", "pump", "filter", "cover", "bowl",
-    "mug", "tumbler",
+    "mug", "tumbler", "basketball", "football", "volleyball", "baseball", "softball",
 }
 # Category heads that say a department, not a thing ("Party Supplies", "Learning & Education")
 _ABSTRACT_HEADS = {"accessory", "play", "hobby", "supply", "outdoor", "education", "baby", "cor", "product", "electronic",

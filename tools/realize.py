@@ -586,8 +586,8 @@ def headline_candidates(product: ProductBrief, facts: Sequence[PlanFact], spec: 
     def add(text: str) -> None:
         t = _smart_title(" ".join(text.split()).strip(" ,.-"))
         first = t.split()[0].lower() if t.split() else ""
-        if first in {"and", "or", "&", "with", "for", "of", "the", "a", "an", "to", "in", "on"}:
-            return
+        if first in {"and", "or", "&", "with", "for", "of", "the", "a", "an", "to", "in", "on"} or re.fullmatch(r"[ivx]+|\d+", first):
+            return  # "III Astrid & Hiccup": a sequel's number is no start for a headline
         numbered = re.findall(r"\b\d+[\w.]*-\w+", t)
         if len(numbered) > 1:
             return  # "4-Pack 4-Piece Bundle"
