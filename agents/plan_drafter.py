@@ -401,16 +401,19 @@ class PlanDrafter:
             names = (name_subject(product), type_subject(product), "The " + type_subject(product)[5:])
             text = _paragraphs(head, body, tail, spec, names)
             while spec.min_words and word_count(text) < spec.min_words and spare:
-                body.append(spare.pop(0))
+                body.append(spare.pop(0))  # another fact before the name is said twice
                 text = _paragraphs(head, body, tail, spec, names)
+            share = not (spec.min_words and word_count(text) < spec.min_words)
+            if not share:  # no fact left: saying the name again beats a copy under the minimum
+                text = _paragraphs(head, body, tail, spec, names, share)
             while spec.max_words and word_count(text) > spec.max_words and len(body) > 3:
                 body.pop()
-                text = _paragraphs(head, body, tail, spec, names)
+                text = _paragraphs(head, body, tail, spec, names, share)
             if requests.length < 0 and previous:  # "shorter" means shorter than the draft it was said about
                 limit = word_count(previous)
                 while word_count(text) >= limit and len(body) > 3:
                     body.remove(min(body, key=word_count) if len(body) > 4 else body[-1])
-                    text = _paragraphs(head, body, tail, spec, names)
+                    text = _paragraphs(head, body, tail, spec, names, share)
             used["facts"] = [f.key for f, s in sentences if s in body]
             return text, used
 
@@ -458,11 +461,9 @@ def _defer_full_names(chosen: list[PlanFact], requests: Requests) -> tuple[list[
     return [f for f in chosen if f not in extra] + extra, extra
 
 
-def _paragraphs(head: str, body: list[str], tail: str, spec: ChannelSpec, subjects: Sequence[str] = ()) -> str:
-    joined = aggregate(body, subjects=subjects)
-    if spec.min_words and word_count(" ".join([head, *joined, tail])) < spec.min_words:
-        joined = aggregate(body, subjects=subjects, share=False)  # saying the name again beats a short copy
-    body = joined
+def _paragraphs(head: str, body: list[str], tail: str, spec: ChannelSpec, subjects: Sequence[str] = (),
+                share: bool = True) -> str:
+    body = aggregate(body, subjects=subjects, share=share)
     if not spec.multiline or len(body) < 3:
         return " ".join(p for p in (head, *body, tail) if p)
     cut = max(1, len(body) // 2)
