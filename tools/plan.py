@@ -370,7 +370,7 @@ def _known_kind(product: ProductBrief, kind: str) -> str:
         *before, noun = found.split()
         prev = before[-1] if before else ""
         keep = prev and not _is_plural(prev) and _singular(prev) in known | _ABSTRACT_HEADS
-        return f"{prev.capitalize()} {_singular(noun)}" if keep else _singular(noun).capitalize()
+        return f"{prev.capitalize()} {_singular(noun).capitalize()}" if keep else _singular(noun).capitalize()
     return kind
 
 
