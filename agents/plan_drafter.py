@@ -398,7 +398,8 @@ class PlanDrafter:
                                    tone=tone, pick=variant, used=used)
                     for k, f in enumerate(plan_facts(facts, count + 3, requests=requests)) if f not in chosen
                 ]
-            names = (name_subject(product), type_subject(product), "The " + type_subject(product)[5:])
+            typed = type_subject(product)
+            names = (name_subject(product), typed, "The " + typed[len("This "):])
             text = _paragraphs(head, body, tail, spec, names)
             while spec.min_words and word_count(text) < spec.min_words and spare:
                 body.append(spare.pop(0))  # another fact before the name is said twice

@@ -318,7 +318,7 @@ def product_name(product: ProductBrief, max_chars: int | None = None) -> str:
 def _names_a_thing(name: str) -> bool:
     """Whether a name says what the product is: it holds a singular product noun ("Stormtrooper
     Costume"); "Star Wars", "Pokemon TCG" and "Buffalo Games" do not."""
-    return any(re.sub(r"[^a-z-]", "", w.lower()) in _KIND_NOUNS | _PRODUCT_NOUNS and not _is_plural(w) for w in name.split())
+    return any(re.sub(r"[^a-z-]", "", w.lower()) in _THING_NOUNS and not _is_plural(w) for w in name.split())
 
 
 def product_type(product: ProductBrief) -> str:
@@ -346,7 +346,7 @@ def _known_kind(product: ProductBrief, kind: str) -> str:
     ("Astrid & Hiccup", "Blue Eyes/Blonde Hair", "Trainer Cruz Ramirez"), and "This hiccup has
     ..." reads as junk to a shopper: "This playset", "This doll", "This die-cast vehicle" do not."""
     heads = _category_heads(product) - _ABSTRACT_HEADS
-    known = heads | _KIND_NOUNS | _PRODUCT_NOUNS
+    known = heads | _THING_NOUNS
     last = kind.split()[-1] if kind.split() else ""
     if _singular(last.strip(",.")) in known:
         return kind
@@ -364,6 +364,7 @@ def _known_kind(product: ProductBrief, kind: str) -> str:
                 return head  # "Basketball & Volleyball Sets" says "Set", not "Volleyball Set"
             return f"{prev} {head}" if prev and prev.lower() not in _STOP_BEFORE_KIND else head
     words = re.findall(r"[A-Za-z][A-Za-z'-]*", product.title)
+    # a title's "Toy", "Game" or "Accessory" says nothing more than the category did
     found = _kind_in(words, known - _ABSTRACT_HEADS, first=1, platform_words=False)
     if found:  # the noun, with the word before it only when that is a thing too ("Kitchen Set"), as it
         # is often a character's or a line's name ("Magic Snorkel", "Battat Dinosaur")
@@ -462,6 +463,7 @@ _PRODUCT_NOUNS = {
     "locker", "mirror", "frame", "plaque", "sign", "flag", "insert", "cartridge", "pump", "filter", "cover", "bowl",
     "mug", "tumbler", "basketball", "football", "volleyball", "baseball", "softball",
 }
+_THING_NOUNS = _KIND_NOUNS | _PRODUCT_NOUNS
 # Category heads that say a department, not a thing ("Party Supplies", "Learning & Education")
 _ABSTRACT_HEADS = {"accessory", "play", "hobby", "supply", "outdoor", "education", "baby", "cor", "product", "electronic",
                    "fitness", "women", "men", "girl", "boy", "room", "nursery", "recreation", "apparel", "equipment",
@@ -499,8 +501,13 @@ def product_noun(product: ProductBrief) -> str:
 
 _NAME_WORDS = 7
 """A name longer than this is no subject ("The Madame Alexander 8" ICY Elegance Light Skin ...");
-the plain noun stands in."""
+the maker and the type stand in ("The Madame Alexander doll"), else the plain noun."""
 _CODE_RE = re.compile(r"^[A-Z]*\d[\dA-Z/-]*$")
+
+
+def _is_code(word: str) -> bool:
+    """A catalog code in a name ("96959", "C1070", "W5220"): no word a shopper says."""
+    return bool(_CODE_RE.match(word)) and sum(c.isdigit() for c in word) >= 3
 
 
 def name_subject(product: ProductBrief) -> str:
@@ -509,7 +516,7 @@ def name_subject(product: ProductBrief) -> str:
     takes ``product_noun``, so the verb agrees); catalog codes ("96959", "C1070") go. For the few
     sentences that would otherwise read like any product of the kind."""
     name = _FOR_RE.split(product_name(product), maxsplit=1)[0].strip(" ,:;-")
-    words = [w for w in name.split() if not (_CODE_RE.match(w) and sum(c.isdigit() for c in w) >= 3)]
+    words = [w for w in name.split() if not _is_code(w)]
     while words and (words[-1].lower() in _STOP_BEFORE_KIND or words[-1] in {"&", "+", "-"} or words[-1].isdigit()):
         words.pop()  # "Airfix Douglas A-4B/Q Skyhawk 1" (the title said "1:72")
     noun = product_noun(product)
@@ -525,6 +532,10 @@ def name_subject(product: ProductBrief) -> str:
     if words[0].lower() == "the":
         words = words[1:]
     return "The " + " ".join(words)
+
+
+_NAME_JOINTS = {"&", "and", "n'", "N'"}
+"""Words that join the parts of a maker's name ("Melissa & Doug", "Click N' Play")."""
 
 
 def _maker(title: str) -> str:
@@ -546,13 +557,13 @@ def _maker(title: str) -> str:
             return ""
     lead: list[str] = []
     for w in words[:5]:
-        joint = w in {"&", "and", "n'", "N'"} or (len(w) == 1 and w.isupper())
+        joint = w in _NAME_JOINTS or (len(w) == 1 and w.isupper())
         if not (w[:1].isupper() or joint) or w.lower() == "the" and not lead:
             break
         lead.append(w)
-        if len([x for x in lead if not (x in {"&", "and", "n'", "N'"} or len(x) == 1)]) >= 2 and not joint:
+        if len([x for x in lead if not (x in _NAME_JOINTS or len(x) == 1)]) >= 2 and not joint:
             break
-    while lead and (lead[-1] in {"&", "and", "n'", "N'"}):
+    while lead and lead[-1] in _NAME_JOINTS:
         lead.pop()
     return " ".join(lead) if len(lead) >= 2 else ""
 

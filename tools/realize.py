@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Collection, Sequence
 
 from copyloop.tools.channels import ChannelSpec
-from copyloop.tools.plan import _CODE_RE, PlanFact, _maker, _singular, _smart_title, brand_of, product_name, product_type
+from copyloop.tools.plan import PlanFact, _is_code, _maker, _singular, _smart_title, brand_of, product_name, product_type
 from copyloop.tools.schemas import ProductBrief
 from copyloop.tools.text import visible_len, word_count
 from copyloop.tools.vocab import GENERIC_NAME_WORDS, filler_phrases
@@ -618,7 +618,7 @@ def headline_candidates(product: ProductBrief, facts: Sequence[PlanFact], spec: 
     m_for = re.search(r"\bfor ((?:kids|boys|girls|toddlers|babies|adults|women|men|teens|children|dogs|cats|ages? [\w+ -]{1,12}))\b", product.title, re.I)
     if m_for:
         add(f"{kind} for {m_for.group(1)}")
-    words = _glue_ampersands([w for w in name.split() if not (_CODE_RE.match(w) and sum(c.isdigit() for c in w) >= 3)])
+    words = _glue_ampersands([w for w in name.split() if not _is_code(w)])
     kind_n = len(kind.split())
     connectors = {"and", "or", "&", "with", "for", "of", "to", "the", "a", "an", "in", "on", "by", "from"}
     maker = _maker(product.title).split()
